@@ -1,0 +1,141 @@
+"""llmledger: which customers cost you more in LLM calls than they pay you?
+
+Public API::
+
+    import llmledger
+    llmledger.init()                                   # once, at start-up
+    with llmledger.customer("cust-123", plan="pro", feature="summarize"):
+        client.chat.completions.create(...)             # priced, attributed, exported
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from llmledger.attribution import (
+    current_customer,
+    customer,
+    no_customer,
+    reset_customer,
+    set_customer,
+)
+from llmledger.config import Config, load_config
+from llmledger.errors import ConfigError, LLMLedgerError
+from llmledger.version import __version__
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "LLMLedgerError",
+    "LLMLedgerInstrumentor",
+    "__version__",
+    "current_customer",
+    "customer",
+    "flush",
+    "init",
+    "instrument",
+    "load_config",
+    "no_customer",
+    "reset_customer",
+    "set_customer",
+    "shutdown",
+    "uninstrument",
+]
+
+logger = logging.getLogger("llmledger")
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LLMLedgerInstrumentor":
+        from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+
+        return LLMLedgerInstrumentor
+    raise AttributeError(name)
+
+
+def init(
+    *,
+    config_file: str | None = None,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    **settings: Any,
+) -> Any:
+    """Configure llmledger and instrument every installed provider SDK. Call once at start-up.
+
+    ``settings`` are Config fields (``service_name``, ``otlp_endpoint``, ``ledger``, ``providers``,
+    ``metric_customer_cap``, ...); they win over ``LLMLEDGER_*`` variables and the config file.
+    Configuration errors raise ``ConfigError`` here, naming the file and key. Returns the
+    instrumentor. Calling ``init`` again re-configures (it shuts the previous set-up down first).
+    """
+    from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+    from llmledger.otel_setup import setup_providers
+
+    config = load_config(config_file, **settings)
+    with _lock:
+        _shutdown_locked()
+        providers = setup_providers(
+            service_name=config.service_name, otlp_endpoint=config.otlp_endpoint,
+            otlp_protocol=config.otlp_protocol, tracer_provider=tracer_provider,
+            meter_provider=meter_provider)
+        sinks = []
+        if config.ledger:
+            from llmledger.ledger import open_ledger_sink
+
+            sinks.append(open_ledger_sink(config.ledger))
+        instrumentor = LLMLedgerInstrumentor()
+        instrumentor.instrument(tracer_provider=providers.tracer_provider,
+                                meter_provider=providers.meter_provider, config=config, sinks=sinks)
+        for sink in sinks:
+            bind = getattr(sink, "bind_telemetry", None)
+            if bind is not None:
+                bind(instrumentor.telemetry)
+        _state.update(providers=providers, sinks=sinks, instrumentor=instrumentor, config=config)
+        return instrumentor
+
+
+def instrument(**kwargs: Any) -> Any:
+    """Patch the provider SDKs without touching providers or exporters (see ``init``)."""
+    from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+
+    instrumentor = LLMLedgerInstrumentor()
+    instrumentor.instrument(**kwargs)
+    return instrumentor
+
+
+def uninstrument() -> None:
+    """Restore the original SDK methods."""
+    from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+
+    LLMLedgerInstrumentor().uninstrument()
+
+
+def flush() -> None:
+    """Export everything recorded so far (spans, metrics, ledger rows)."""
+    for sink in _state.get("sinks", ()):
+        sink.flush()
+    providers = _state.get("providers")
+    if providers is not None:
+        providers.flush()
+
+
+def _shutdown_locked() -> None:
+    if not _state:
+        return
+    _state["instrumentor"].uninstrument()
+    for sink in _state["sinks"]:
+        try:
+            sink.close()
+        except Exception:
+            logger.warning("llmledger: closing %r failed", sink, exc_info=True)
+    _state["providers"].shutdown()
+    _state.clear()
+
+
+def shutdown() -> None:
+    """Un-patch, flush and close everything ``init`` started. Safe to call twice."""
+    with _lock:
+        _shutdown_locked()

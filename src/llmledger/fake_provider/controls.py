@@ -1,0 +1,74 @@
+"""The ``x-fake-*`` request headers that script the fake provider's answer.
+
+| header | effect |
+|---|---|
+| ``x-fake-input-tokens`` | total input tokens reported (default: body length / 4) |
+| ``x-fake-output-tokens`` | total output tokens reported (default: max_tokens or 16) |
+| ``x-fake-cached-tokens`` | cache-read input tokens (inside input) |
+| ``x-fake-cache-write-tokens`` | cache-write input tokens (inside input) |
+| ``x-fake-cache-write-1h-tokens`` | the part of the cache writes with a one-hour TTL |
+| ``x-fake-reasoning-tokens`` | reasoning/thinking output tokens (inside output) |
+| ``x-fake-status`` | answer with this HTTP error status (429, 500, ...) |
+| ``x-fake-usage`` | ``omit`` (no usage at all) or ``malformed`` (usage with garbage values) |
+| ``x-fake-fail-after`` | streams: cut the connection after this many events |
+| ``x-fake-chunks`` | streams: number of text chunks (default 3) |
+| ``x-fake-model`` | model name to report (default: the requested one) |
+| ``x-fake-service-tier`` | service tier to report |
+Token counts follow the OTel meaning (input includes cache, output includes reasoning); each
+provider's route converts them to that provider's own accounting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmledger.fake_provider.server import FakeRequest
+
+
+@dataclass(frozen=True)
+class Script:
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    status: int | None = None
+    usage_mode: str = "normal"
+    fail_after: int | None = None
+    chunks: int = 3
+    model: str | None = None
+    service_tier: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "Hello from the fake provider."
+
+    def pieces(self) -> list[str]:
+        words = ["Hello", " from", " the", " fake", " provider", "."]
+        count = max(1, self.chunks)
+        return [words[i % len(words)] for i in range(count)]
+
+
+def _int(request: FakeRequest, name: str, default: int | None) -> int | None:
+    value = request.header(name)
+    return int(value) if value not in (None, "") else default
+
+
+def script_for(request: FakeRequest, default_output: int | None = None) -> Script:
+    body = request.body
+    default_input = max(1, len(body) // 4)
+    return Script(
+        input_tokens=_int(request, "x-fake-input-tokens", default_input) or 0,
+        output_tokens=_int(request, "x-fake-output-tokens", default_output or 16) or 0,
+        cached_tokens=_int(request, "x-fake-cached-tokens", 0) or 0,
+        cache_write_tokens=_int(request, "x-fake-cache-write-tokens", 0) or 0,
+        cache_write_1h_tokens=_int(request, "x-fake-cache-write-1h-tokens", 0) or 0,
+        reasoning_tokens=_int(request, "x-fake-reasoning-tokens", 0) or 0,
+        status=_int(request, "x-fake-status", None),
+        usage_mode=request.header("x-fake-usage", "normal") or "normal",
+        fail_after=_int(request, "x-fake-fail-after", None),
+        chunks=_int(request, "x-fake-chunks", 3) or 3,
+        model=request.header("x-fake-model"),
+        service_tier=request.header("x-fake-service-tier"),
+    )

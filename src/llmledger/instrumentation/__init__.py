@@ -1,0 +1,1 @@
+"""Patching of provider SDKs: the instrumentor, the generic call lifecycle, stream proxies."""

@@ -1,0 +1,110 @@
+"""What a provider adapter is: patch targets as data, plus pure SDK-object -> Usage mapping.
+
+An adapter knows nothing about OpenTelemetry or prices. The generic lifecycle
+(``lifecycle.py``) calls it before the SDK call (``request_info``), after a non-streamed call
+(``response_info``) and per stream chunk (``StreamHandler``). Every adapter method runs guarded:
+an exception in it is logged and the user's call goes on untouched.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
+
+
+class MalformedUsage(ValueError):
+    """The provider returned a usage field llmledger cannot read as a token count."""
+
+
+CallStyle = Literal["sync", "async", "sync_gen", "async_gen"]
+"""How the patched callable runs: a plain function, a coroutine function (or one returning an
+awaitable), a generator function (work starts on first ``next``), an async generator function."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatchTarget:
+    module: str
+    qualname: str
+    """``Class.method`` inside ``module``."""
+    operation: str
+    """``gen_ai.operation.name``: chat, generate_content, text_completion, embeddings."""
+    style: CallStyle = "sync"
+    kind: str = ""
+    """Adapter-specific discriminator (e.g. ``responses`` vs ``chat``)."""
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    provider: str
+    model: str | None
+    stream: bool = False
+    server_address: str | None = None
+    server_port: int | None = None
+    modifiers: PriceModifiers = NO_MODIFIERS
+    kwargs: dict[str, Any] | None = None
+    """Replacement keyword arguments for the SDK call (e.g. ``include_usage`` asked for)."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """Adapter state carried from the request to the response/stream handling."""
+
+
+@dataclass(slots=True)
+class ResponseInfo:
+    usage: Usage | None = None
+    response_model: str | None = None
+    response_id: str | None = None
+    finish_reasons: tuple[str, ...] = ()
+    modifiers: PriceModifiers | None = None
+    """Price modifiers reported by the response; they win over the request's."""
+
+
+class StreamHandler(ABC):
+    """Per-stream accumulator: looks at each chunk, answers the final ResponseInfo."""
+
+    @abstractmethod
+    def on_chunk(self, chunk: Any) -> bool:
+        """Note what the chunk carries; return True to hide it from the user (rare)."""
+
+    @abstractmethod
+    def result(self) -> ResponseInfo:
+        """What the stream said so far (called once, at its end, however it ended)."""
+
+
+class ProviderAdapter(ABC):
+    """One SDK. Subclasses set the class attributes and implement the mapping methods."""
+
+    name: str
+    """Config key: ``openai``, ``anthropic``, ``google_genai``, ``bedrock``, ..."""
+    distribution: str
+    """The PyPI distribution whose version is checked (``openai``)."""
+    import_name: str
+    """A module whose import tells the SDK is installed (``openai``)."""
+    supported: str
+    """PEP 440 specifier of tested versions, e.g. ``>=3.57,<4``."""
+    targets: tuple[PatchTarget, ...] = ()
+
+    @abstractmethod
+    def request_info(self, target: PatchTarget, instance: Any, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> RequestInfo:
+        """Read the request (never mutate ``kwargs``: return replacements in ``RequestInfo.kwargs``)."""
+
+    @abstractmethod
+    def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
+        """Read a non-streamed result."""
+
+    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
+        return request.stream
+
+    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+        raise NotImplementedError(f"{self.name} has no stream handler for {target.qualname}")
+
+    def wrap_result(self, target: PatchTarget, request: RequestInfo, result: Any,
+                    call: Any) -> Any:
+        """Return a replacement for a result that needs a custom proxy, or None for the generic path.
+
+        ``call`` is the lifecycle's ``Call``: a custom proxy must call ``call.finish(info, error)``
+        exactly once (it is idempotent) and ``call.first_chunk()`` on the first chunk.
+        """
+        return None

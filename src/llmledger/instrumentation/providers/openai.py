@@ -1,0 +1,234 @@
+"""OpenAI SDK (openai 3.x), including AzureOpenAI and BedrockOpenAI clients.
+
+Chat completions (``create``/``parse``), Responses (``create``/``parse``), embeddings and legacy
+completions, sync and async. ``parse`` bypasses ``create`` in the SDK, so both are patched; the
+``.stream()`` helpers go through ``create(stream=True)`` and are covered by it.
+
+Streamed chat only reports usage when asked (``stream_options.include_usage``): llmledger asks on
+the user's behalf and hides the extra usage-only chunk, so the user sees exactly the chunks they
+would have seen. Raw-response calls (``with_raw_response``/``with_streaming_response``) are left
+exactly as the user made them: their body is the user's to parse.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from llmledger.instrumentation.adapter import (
+    PatchTarget,
+    ProviderAdapter,
+    RequestInfo,
+    ResponseInfo,
+    StreamHandler,
+)
+from llmledger.instrumentation.providers._common import client_server, finish_reasons, int_field
+from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
+
+logger = logging.getLogger("llmledger.instrumentation.openai")
+
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+
+_CHAT = "openai.resources.chat.completions.completions"
+_RESPONSES = "openai.resources.responses.responses"
+_EMBEDDINGS = "openai.resources.embeddings"
+_LEGACY = "openai.resources.completions"
+
+
+def _targets() -> tuple[PatchTarget, ...]:
+    targets = []
+    for prefix, style in (("", "sync"), ("Async", "async")):
+        targets += [
+            PatchTarget(_CHAT, f"{prefix}Completions.create", "chat", style, "chat"),  # type: ignore[arg-type]
+            PatchTarget(_CHAT, f"{prefix}Completions.parse", "chat", style, "chat"),  # type: ignore[arg-type]
+            PatchTarget(_RESPONSES, f"{prefix}Responses.create", "chat", style, "responses"),  # type: ignore[arg-type]
+            PatchTarget(_RESPONSES, f"{prefix}Responses.parse", "chat", style, "responses"),  # type: ignore[arg-type]
+            PatchTarget(_EMBEDDINGS, f"{prefix}Embeddings.create", "embeddings", style, "embeddings"),  # type: ignore[arg-type]
+            PatchTarget(_LEGACY, f"{prefix}Completions.create", "text_completion", style, "completions"),  # type: ignore[arg-type]
+        ]
+    return tuple(targets)
+
+
+def _provider_name(client: Any) -> str:
+    names = {cls.__name__ for cls in type(client).__mro__}
+    if names & {"AzureOpenAI", "AsyncAzureOpenAI"}:
+        return "azure.ai.openai"
+    if names & {"BedrockOpenAI", "AsyncBedrockOpenAI"}:
+        return "aws.bedrock"
+    return "openai"
+
+
+def _raw_mode(kwargs: dict[str, Any]) -> str | None:
+    """``"true"`` for ``with_raw_response``, ``"stream"`` for ``with_streaming_response``."""
+    headers = kwargs.get("extra_headers")
+    if not headers:
+        return None
+    mode = headers.get(RAW_RESPONSE_HEADER)
+    return mode if isinstance(mode, str) else None
+
+
+def chat_usage(usage: Any) -> Usage | None:
+    """Chat / legacy completions usage: cached tokens are inside ``prompt_tokens``."""
+    if usage is None:
+        return None
+    prompt = getattr(usage, "prompt_tokens_details", None)
+    completion = getattr(usage, "completion_tokens_details", None)
+    return Usage(
+        input_tokens=int_field(usage, "prompt_tokens"),
+        output_tokens=int_field(usage, "completion_tokens"),
+        cache_read_tokens=int_field(prompt, "cached_tokens"),
+        cache_write_tokens=int_field(prompt, "cache_write_tokens"),
+        input_audio_tokens=int_field(prompt, "audio_tokens"),
+        reasoning_tokens=int_field(completion, "reasoning_tokens"),
+        output_audio_tokens=int_field(completion, "audio_tokens"),
+    )
+
+
+def responses_usage(usage: Any) -> Usage | None:
+    """Responses API usage: cached tokens are inside ``input_tokens``."""
+    if usage is None:
+        return None
+    inputs = getattr(usage, "input_tokens_details", None)
+    outputs = getattr(usage, "output_tokens_details", None)
+    return Usage(
+        input_tokens=int_field(usage, "input_tokens"),
+        output_tokens=int_field(usage, "output_tokens"),
+        cache_read_tokens=int_field(inputs, "cached_tokens"),
+        cache_write_tokens=int_field(inputs, "cache_write_tokens"),
+        reasoning_tokens=int_field(outputs, "reasoning_tokens"),
+    )
+
+
+def _tier(value: Any, fallback: PriceModifiers) -> PriceModifiers:
+    if isinstance(value, str) and value and value != fallback.service_tier:
+        return PriceModifiers(service_tier=value, batch=fallback.batch, speed=fallback.speed)
+    return fallback
+
+
+def _responses_info(response: Any, request: RequestInfo) -> ResponseInfo:
+    statuses = getattr(response, "status", None)
+    return ResponseInfo(
+        usage=responses_usage(getattr(response, "usage", None)),
+        response_model=getattr(response, "model", None),
+        response_id=getattr(response, "id", None),
+        finish_reasons=(statuses,) if isinstance(statuses, str) else (),
+        modifiers=_tier(getattr(response, "service_tier", None), request.modifiers),
+    )
+
+
+class ChatStreamHandler(StreamHandler):
+    """Chat/legacy chunks: usage on the (last) usage chunk; hide it if llmledger asked for it."""
+
+    def __init__(self, request: RequestInfo) -> None:
+        self._hide_usage_chunk = bool(request.state.get("injected_include_usage"))
+        self._usage: Any = None
+        self._model: str | None = None
+        self._id: str | None = None
+        self._reasons: list[str] = []
+        self._tier: Any = None
+        self._request = request
+
+    def on_chunk(self, chunk: Any) -> bool:
+        if self._model is None:
+            self._model = getattr(chunk, "model", None)
+            self._id = getattr(chunk, "id", None)
+            self._tier = getattr(chunk, "service_tier", None)
+        choices = chunk.choices
+        if choices:
+            for choice in choices:
+                reason = choice.finish_reason
+                if reason:
+                    self._reasons.append(reason)
+            return False
+        usage = getattr(chunk, "usage", None)
+        if usage is None:
+            return False
+        self._usage = usage
+        return self._hide_usage_chunk
+
+    def result(self) -> ResponseInfo:
+        return ResponseInfo(
+            usage=chat_usage(self._usage), response_model=self._model, response_id=self._id,
+            finish_reasons=tuple(self._reasons), modifiers=_tier(self._tier, self._request.modifiers))
+
+
+_RESPONSE_END_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class ResponsesStreamHandler(StreamHandler):
+    """Responses events: the final ``response.completed`` (or incomplete/failed) carries usage."""
+
+    def __init__(self, request: RequestInfo) -> None:
+        self._final: Any = None
+        self._request = request
+
+    def on_chunk(self, chunk: Any) -> bool:
+        if getattr(chunk, "type", None) in _RESPONSE_END_EVENTS:
+            self._final = chunk.response
+        return False
+
+    def result(self) -> ResponseInfo:
+        if self._final is None:
+            return ResponseInfo()
+        return _responses_info(self._final, self._request)
+
+
+class OpenAIAdapter(ProviderAdapter):
+    name = "openai"
+    distribution = "openai"
+    import_name = "openai"
+    supported = ">=3.57.0,<4"
+    targets = _targets()
+
+    def request_info(self, target: PatchTarget, instance: Any, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> RequestInfo:
+        client = getattr(instance, "_client", None)
+        address, port = client_server(getattr(client, "base_url", None))
+        tier = kwargs.get("service_tier")
+        request = RequestInfo(
+            provider=_provider_name(client), model=kwargs.get("model"),
+            stream=kwargs.get("stream") is True, server_address=address, server_port=port,
+            modifiers=PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS)
+        raw = _raw_mode(kwargs)
+        request.state["raw"] = raw
+        if request.stream and target.kind in {"chat", "completions"} and raw is None:
+            options = kwargs.get("stream_options")
+            if not (isinstance(options, dict) and options.get("include_usage") is True):
+                merged = dict(options) if isinstance(options, dict) else {}
+                merged["include_usage"] = True
+                request.kwargs = {**kwargs, "stream_options": merged}
+                request.state["injected_include_usage"] = True
+        return request
+
+    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
+        return request.stream and not request.state.get("raw")
+
+    def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
+        if request.state.get("raw"):
+            return self._raw_response_info(target, request, result)
+        if target.kind == "responses":
+            return _responses_info(result, request)
+        return ResponseInfo(
+            usage=chat_usage(getattr(result, "usage", None)),
+            response_model=getattr(result, "model", None),
+            response_id=getattr(result, "id", None),
+            finish_reasons=finish_reasons(getattr(result, "choices", None)),
+            modifiers=_tier(getattr(result, "service_tier", None), request.modifiers))
+
+    def _raw_response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
+        # ``with_raw_response``: LegacyAPIResponse whose ``parse()`` is cached, so reading it here
+        # costs the user nothing. ``with_streaming_response`` (header "stream") has an unread body
+        # that belongs to the user: leave it alone.
+        if request.state["raw"] != "true" or request.stream or not hasattr(result, "parse"):
+            return ResponseInfo()
+        parsed = result.parse()
+        request.state["raw"] = None
+        return self.response_info(target, request, parsed)
+
+    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+        if target.kind == "responses":
+            return ResponsesStreamHandler(request)
+        return ChatStreamHandler(request)
+
+
+ADAPTER = OpenAIAdapter()

@@ -1,0 +1,306 @@
+"""The one place that turns a CallRecord into span attributes and metric points.
+
+Attribute and instrument names live here and nowhere else (see DESIGN.md, "Contract").
+Everything on the per-call path is cheap: metric attribute sets are built once per
+(customer, model, ...) combination and reused; zero counts are not recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from opentelemetry import trace
+from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+
+from llmledger.ledger.plans import PlanBook
+from llmledger.usage import CallRecord, CustomerContext
+
+logger = logging.getLogger("llmledger.telemetry")
+
+SCOPE = "llmledger"
+OTHER_CUSTOMER = "_other"
+UNATTRIBUTED = "_unattributed"
+"""customer.id on metrics for calls made outside any customer scope."""
+_ATTR_CACHE_LIMIT = 50_000
+
+TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
+                 67108864]
+DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96,
+                    81.92]
+COST_BUCKETS = [0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 50]
+
+
+class RecordSink(Protocol):
+    """Receives every finished call (e.g. the local ledger). Must not block."""
+
+    def on_record(self, record: CallRecord) -> None: ...
+
+
+def _customer_span_attributes(customer: CustomerContext) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"customer.id": customer.id}
+    if customer.plan is not None:
+        attrs["customer.plan"] = customer.plan
+    if customer.feature is not None:
+        attrs["app.feature"] = customer.feature
+    if customer.user is not None:
+        attrs["user.id"] = customer.user
+    attrs.update(customer.attrs)
+    return attrs
+
+
+class Telemetry:
+    """Owns the tracer, the instruments and the sinks; one per instrumentation."""
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        *,
+        plans: PlanBook | None = None,
+        customer_cap: int = 1000,
+        customer_allow_list: frozenset[str] | None = None,
+        sinks: Sequence[RecordSink] = (),
+        version: str = "0",
+    ) -> None:
+        self.tracer: Tracer = trace.get_tracer(SCOPE, version, tracer_provider=tracer_provider)
+        from opentelemetry import metrics
+
+        meter: Meter = metrics.get_meter(SCOPE, version, meter_provider=meter_provider)
+        self._plans = plans or PlanBook()
+        self._cap = customer_cap
+        self._allow = customer_allow_list
+        self._seen_customers: dict[str, str | None] = {}
+        self._seen_lock = threading.Lock()
+        self._metric_attrs: dict[tuple[Any, ...], Any] = {}
+        self.sinks: list[RecordSink] = list(sinks)
+
+        self._token_usage = meter.create_histogram(
+            "gen_ai.client.token.usage", unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS)
+        self._duration = meter.create_histogram(
+            "gen_ai.client.operation.duration", unit="s", description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS)
+        self._ttfc = meter.create_histogram(
+            "gen_ai.client.operation.time_to_first_chunk", unit="s",
+            description="Time to receive the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS)
+        self._cost = meter.create_histogram(
+            "gen_ai.usage.cost", unit="USD", description="Cost of a GenAI operation in USD.",
+            explicit_bucket_boundaries_advisory=COST_BUCKETS)
+        self._customer_cost = meter.create_counter(
+            "llmledger.customer.cost", unit="USD", description="LLM cost per customer in USD.")
+        self._customer_tokens = meter.create_counter(
+            "llmledger.customer.tokens", unit="{token}", description="Tokens per customer and type.")
+        self._customer_calls = meter.create_counter(
+            "llmledger.customer.calls", unit="{call}", description="LLM calls per customer.")
+        self._unpriced = meter.create_counter(
+            "llmledger.unpriced.calls", unit="{call}", description="Calls whose model has no known price.")
+        self._dropped = meter.create_counter(
+            "llmledger.records.dropped", unit="{record}", description="Call records llmledger dropped.")
+        meter.create_observable_gauge(
+            "llmledger.customer.revenue", callbacks=[self._observe_revenue], unit="USD",
+            description="Monthly revenue of each customer, from the configured plans.")
+
+    # ---- customers on metrics: bounded ---------------------------------------------------------
+    def metric_customer_id(self, customer_id: str, plan: str | None) -> str:
+        if self._allow is not None:
+            return customer_id if customer_id in self._allow else OTHER_CUSTOMER
+        if customer_id in self._seen_customers:
+            return customer_id
+        with self._seen_lock:
+            if customer_id in self._seen_customers:
+                return customer_id
+            if len(self._seen_customers) >= self._cap:
+                return OTHER_CUSTOMER
+            self._seen_customers[customer_id] = plan
+            return customer_id
+
+    def _observe_revenue(self, options: CallbackOptions) -> Iterable[Observation]:
+        reported: set[str] = set()
+        for account in self._plans:
+            label = self.metric_customer_id(account.id, account.plan)
+            if label != OTHER_CUSTOMER:
+                reported.add(account.id)
+                yield Observation(float(account.monthly_usd),
+                                  {"customer.id": account.id, "customer.plan": account.plan})
+        for customer_id, plan in list(self._seen_customers.items()):
+            if customer_id in reported or plan is None:
+                continue
+            revenue = self._plans.revenue(customer_id, plan)
+            if revenue is not None:
+                yield Observation(float(revenue), {"customer.id": customer_id, "customer.plan": plan})
+
+    # ---- spans -----------------------------------------------------------------------------------
+    def start_span(self, record: CallRecord) -> Span:
+        model = record.request_model or ""
+        attributes: dict[str, Any] = {
+            "gen_ai.operation.name": record.operation,
+            "gen_ai.provider.name": record.provider,
+            "gen_ai.request.stream": record.stream,
+        }
+        if record.request_model:
+            attributes["gen_ai.request.model"] = record.request_model
+        if record.server_address:
+            attributes["server.address"] = record.server_address
+        if record.server_port:
+            attributes["server.port"] = record.server_port
+        return self.tracer.start_span(
+            f"{record.operation} {model}".rstrip(), kind=SpanKind.CLIENT, attributes=attributes,
+            start_time=record.start_time_ns)
+
+    def record(self, record: CallRecord, span: Span | None) -> None:
+        """Finish the span and record the metric points of one call. Never raises."""
+        try:
+            if span is not None:
+                self._finish_span(record, span)
+        except Exception:
+            logger.debug("llmledger: could not finish span", exc_info=True)
+        try:
+            self._record_metrics(record)
+        except Exception:
+            logger.debug("llmledger: could not record metrics", exc_info=True)
+        for sink in self.sinks:
+            try:
+                sink.on_record(record)
+            except Exception:
+                logger.debug("llmledger: sink %r failed", sink, exc_info=True)
+
+    def record_dropped(self, reason: str, count: int = 1) -> None:
+        self._dropped.add(count, {"reason": reason})
+
+    def _finish_span(self, record: CallRecord, span: Span) -> None:
+        ctx = span.get_span_context()
+        record.trace_id, record.span_id = ctx.trace_id, ctx.span_id
+        attrs: dict[str, Any] = {}
+        if record.response_model:
+            attrs["gen_ai.response.model"] = record.response_model
+        if record.response_id:
+            attrs["gen_ai.response.id"] = record.response_id
+        if record.finish_reasons:
+            attrs["gen_ai.response.finish_reasons"] = list(record.finish_reasons)
+        if record.first_chunk_time_ns is not None:
+            attrs["gen_ai.response.time_to_first_chunk"] = (
+                record.first_chunk_time_ns - record.start_time_ns) / 1e9
+        usage = record.usage
+        if usage is not None:
+            attrs["gen_ai.usage.input_tokens"] = usage.input_tokens
+            attrs["gen_ai.usage.output_tokens"] = usage.output_tokens
+            if usage.cache_read_tokens:
+                attrs["gen_ai.usage.cache_read.input_tokens"] = usage.cache_read_tokens
+            if usage.cache_write_tokens:
+                attrs["gen_ai.usage.cache_creation.input_tokens"] = usage.cache_write_tokens
+            if usage.reasoning_tokens:
+                attrs["gen_ai.usage.reasoning.output_tokens"] = usage.reasoning_tokens
+        if record.modifiers.service_tier:
+            attrs["llmledger.service_tier"] = record.modifiers.service_tier
+        cost = record.cost
+        attrs["llmledger.cost.status"] = cost.status
+        if cost.total is not None:
+            attrs["gen_ai.usage.cost"] = float(cost.total)
+            if cost.input is not None:
+                attrs["llmledger.cost.input"] = float(cost.input)
+            if cost.output is not None:
+                attrs["llmledger.cost.output"] = float(cost.output)
+        if cost.source:
+            attrs["llmledger.cost.source"] = cost.source
+        if cost.matched_model:
+            attrs["llmledger.cost.model"] = cost.matched_model
+        if record.customer is not None:
+            attrs.update(_customer_span_attributes(record.customer))
+        if record.error_type:
+            attrs["error.type"] = record.error_type
+            span.set_status(Status(StatusCode.ERROR))
+        span.set_attributes(attrs)
+        span.end(end_time=record.end_time_ns)
+
+    # ---- metrics ---------------------------------------------------------------------------------
+    def _cached(self, key: tuple[Any, ...], build: Any) -> Any:
+        attrs = self._metric_attrs.get(key)
+        if attrs is None:
+            if len(self._metric_attrs) >= _ATTR_CACHE_LIMIT:
+                self._metric_attrs.clear()
+            attrs = self._metric_attrs[key] = build()
+        return attrs
+
+    def _semconv_attrs(self, record: CallRecord) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": record.operation,
+            "gen_ai.provider.name": record.provider,
+        }
+        if record.request_model:
+            attrs["gen_ai.request.model"] = record.request_model
+        if record.response_model:
+            attrs["gen_ai.response.model"] = record.response_model
+        if record.server_address:
+            attrs["server.address"] = record.server_address
+        if record.server_port:
+            attrs["server.port"] = record.server_port
+        if record.error_type:
+            attrs["error.type"] = record.error_type
+        return attrs
+
+    def _record_metrics(self, record: CallRecord) -> None:
+        key = (record.operation, record.provider, record.request_model, record.response_model,
+               record.server_address, record.server_port, record.error_type)
+        base = self._cached(("semconv", *key), lambda: self._semconv_attrs(record))
+        self._duration.record(record.duration_s, base)
+        if record.first_chunk_time_ns is not None:
+            self._ttfc.record((record.first_chunk_time_ns - record.start_time_ns) / 1e9, base)
+        usage = record.usage
+        if usage is not None:
+            self._token_usage.record(usage.input_tokens, self._cached(
+                ("tok", "input", *key), lambda: {**base, "gen_ai.token.type": "input"}))
+            self._token_usage.record(usage.output_tokens, self._cached(
+                ("tok", "output", *key), lambda: {**base, "gen_ai.token.type": "output"}))
+        cost = record.cost
+        if cost.total is not None:
+            self._cost.record(float(cost.total), base)
+        elif cost.status == "unpriced":
+            self._unpriced.add(1, self._cached(("unpriced", record.provider, record.request_model), lambda: {
+                "gen_ai.provider.name": record.provider,
+                "gen_ai.request.model": record.request_model or "",
+            }))
+        self._record_customer_metrics(record)
+
+    def _record_customer_metrics(self, record: CallRecord) -> None:
+        customer = record.customer
+        if customer is None:
+            customer_id, plan, feature = UNATTRIBUTED, None, None
+        else:
+            plan = customer.plan or self._plans.plan_of(customer.id)
+            customer_id = self.metric_customer_id(customer.id, plan)
+            feature = customer.feature
+        plan_label = plan or ""
+        calls_key = ("calls", customer_id, plan_label, record.provider, record.error_type)
+        self._customer_calls.add(1, self._cached(calls_key, lambda: {
+            "customer.id": customer_id, "customer.plan": plan_label,
+            "gen_ai.provider.name": record.provider,
+            **({"error.type": record.error_type} if record.error_type else {}),
+        }))
+        cost = record.cost
+        if cost.total is not None:
+            cost_key = ("cost", customer_id, plan_label, feature, record.provider, record.request_model)
+            self._customer_cost.add(float(cost.total), self._cached(cost_key, lambda: {
+                "customer.id": customer_id, "customer.plan": plan_label, "app.feature": feature or "",
+                "gen_ai.provider.name": record.provider,
+                "gen_ai.request.model": record.request_model or "",
+            }))
+        usage = record.usage
+        if usage is None:
+            return
+        for token_type, count in (
+            ("input", usage.input_tokens), ("output", usage.output_tokens),
+            ("cache_read", usage.cache_read_tokens), ("cache_creation", usage.cache_write_tokens),
+            ("reasoning", usage.reasoning_tokens),
+        ):
+            if count:
+                self._customer_tokens.add(count, self._cached(
+                    ("tokens", customer_id, plan_label, token_type),
+                    lambda token_type=token_type: {  # type: ignore[misc]
+                        "customer.id": customer_id, "customer.plan": plan_label,
+                        "gen_ai.token.type": token_type}))

@@ -1,0 +1,120 @@
+"""Normalised token usage and the record of one finished LLM call.
+
+Provider adapters produce a :class:`Usage` (and the pricing inputs they can read off a response);
+pricing turns it into a :class:`Cost`; the instrumentation lifecycle assembles a :class:`CallRecord`
+that telemetry and the ledger consume. Nothing here knows about OpenTelemetry or SDKs.
+
+Token semantics follow the OTel GenAI conventions, whatever the provider reports:
+``input_tokens`` counts ALL input tokens (cache reads and writes included) and ``output_tokens``
+ALL output tokens (reasoning included); the other counts are subsets of those two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+CostStatus = Literal["priced", "unpriced", "no_usage"]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one call, normalised to the OTel GenAI meaning (see module docstring)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    """All tokens written to a prompt cache (any TTL)."""
+    cache_write_1h_tokens: int = 0
+    """The part of ``cache_write_tokens`` written with a one-hour TTL (Anthropic, Bedrock)."""
+    reasoning_tokens: int = 0
+    input_audio_tokens: int = 0
+    output_audio_tokens: int = 0
+    web_searches: int = 0
+    """Server-side web search requests billed per request (Anthropic server tools)."""
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            input_audio_tokens=self.input_audio_tokens + other.input_audio_tokens,
+            output_audio_tokens=self.output_audio_tokens + other.output_audio_tokens,
+            web_searches=self.web_searches + other.web_searches,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceModifiers:
+    """Everything besides tokens that changes the price of a call.
+
+    ``service_tier`` is the provider's own word as reported in the response (preferred) or sent in
+    the request: OpenAI ``flex``/``priority``/``scale``, Anthropic ``priority``/``batch``, Gemini
+    traffic types (``ON_DEMAND_FLEX`` ...), Bedrock ``flex``/``priority``/``reserved``.
+    """
+
+    service_tier: str | None = None
+    batch: bool = False
+    speed: str | None = None
+    """Anthropic ``fast`` mode."""
+
+
+NO_MODIFIERS = PriceModifiers()
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """The price of one call in USD, exact. ``total`` is None unless ``status == "priced"``."""
+
+    status: CostStatus
+    total: Decimal | None = None
+    input: Decimal | None = None
+    output: Decimal | None = None
+    source: str | None = None
+    """Where the price came from, e.g. ``genai-prices 0.2.3`` or ``override llmledger.yaml``."""
+    matched_model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerContext:
+    """Whose work a call is done for. ``attrs`` holds extra span attributes set by the user."""
+
+    id: str
+    plan: str | None = None
+    feature: str | None = None
+    user: str | None = None
+    attrs: tuple[tuple[str, str | int | float | bool], ...] = ()
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One finished LLM call: what telemetry writes as a span + metric points and the ledger stores."""
+
+    provider: str
+    operation: str
+    request_model: str | None
+    stream: bool
+    start_time_ns: int
+    end_time_ns: int = 0
+    response_model: str | None = None
+    response_id: str | None = None
+    finish_reasons: tuple[str, ...] = ()
+    server_address: str | None = None
+    server_port: int | None = None
+    usage: Usage | None = None
+    modifiers: PriceModifiers = NO_MODIFIERS
+    cost: Cost = field(default_factory=lambda: Cost(status="no_usage"))
+    customer: CustomerContext | None = None
+    first_chunk_time_ns: int | None = None
+    error_type: str | None = None
+    trace_id: int = 0
+    span_id: int = 0
+
+    @property
+    def duration_s(self) -> float:
+        return max(self.end_time_ns - self.start_time_ns, 0) / 1e9
