@@ -301,6 +301,6 @@ class Telemetry:
             if count:
                 self._customer_tokens.add(count, self._cached(
                     ("tokens", customer_id, plan_label, token_type),
-                    lambda token_type=token_type: {  # type: ignore[misc]
+                    lambda token_type=token_type: {
                         "customer.id": customer_id, "customer.plan": plan_label,
                         "gen_ai.token.type": token_type}))

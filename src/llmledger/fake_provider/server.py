@@ -83,7 +83,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
                               {k.lower(): v for k, v in self.headers.items()}, body)
         self.server.owner.record(request)
         response = self._dispatch(request)
-        self._send(response)
+        try:
+            self._send(response)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client stopped reading (a stream closed early)
 
     def _dispatch(self, request: FakeRequest) -> FakeResponse:
         for method, pattern, handler in self.server.routes:
@@ -127,6 +130,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # bursts of concurrent clients (tests, the demo)
 
     def __init__(self, address: tuple[str, int], owner: FakeProviderServer) -> None:
         super().__init__(address, _RequestHandler)

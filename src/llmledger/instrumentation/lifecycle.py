@@ -49,6 +49,7 @@ class Call:
 
     def __init__(self, adapter: ProviderAdapter, target: PatchTarget, request: RequestInfo,
                  telemetry: Telemetry, pricer: Pricer) -> None:
+        self._done = True  # until the span exists there is nothing to finish
         self.adapter, self.target, self.request = adapter, target, request
         self._telemetry, self._pricer = telemetry, pricer
         self.record = CallRecord(
