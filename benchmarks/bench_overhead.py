@@ -1,0 +1,170 @@
+"""Overhead llmledger adds to an LLM call, on the DESIGN.md reference workload.
+
+The real ``openai`` SDK over an in-memory transport (``httpx2.MockTransport``: no sockets), a
+BatchSpanProcessor with an exporter that drops everything, metrics into a manual reader.
+Each scenario runs the same calls uninstrumented and instrumented, interleaved in rounds so
+machine noise hits both alike; the figure is the difference of the medians.
+Also measures RSS growth over 100k instrumented calls.
+
+Run: ``.venv/bin/python benchmarks/bench_overhead.py`` (writes benchmarks/results/overhead.txt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2
+import openai
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+import llmledger
+from llmledger.config import Config
+from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+
+RESULTS = Path(__file__).parent / "results" / "overhead.txt"
+MSG = [{"role": "user", "content": "hi"}]
+USAGE = {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
+         "prompt_tokens_details": {"cached_tokens": 200}, "completion_tokens_details": {"reasoning_tokens": 0}}
+COMPLETION = json.dumps({
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-2024-08-06",
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+    "usage": USAGE}).encode()
+
+
+def stream_body(chunks: int) -> bytes:
+    parts = []
+    for i in range(chunks):
+        parts.append({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-2024-08-06",
+                      "choices": [{"index": 0, "delta": {"content": f"t{i}"},
+                                   "finish_reason": "stop" if i == chunks - 1 else None}]})
+    parts.append({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-2024-08-06",
+                  "choices": [], "usage": USAGE})
+    return b"".join(b"data: " + json.dumps(p).encode() + b"\n\n" for p in parts) + b"data: [DONE]\n\n"
+
+
+STREAM_100 = stream_body(100)
+STREAM_1 = stream_body(1)
+
+
+def handler(request: httpx2.Request) -> httpx2.Response:
+    body = json.loads(request.content)
+    if body.get("stream"):
+        data = STREAM_100 if body.get("n", 1) == 1 and body.get("max_tokens") != 1 else STREAM_1
+        return httpx2.Response(200, content=data, headers={"content-type": "text/event-stream"})
+    return httpx2.Response(200, content=COMPLETION, headers={"content-type": "application/json"})
+
+
+class DropExporter(SpanExporter):
+    def export(self, spans):  # type: ignore[no-untyped-def]
+        return SpanExportResult.SUCCESS
+
+
+def sync_client() -> openai.OpenAI:
+    return openai.OpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
+                         http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+
+
+def async_client() -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
+                              http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+
+
+def timed(fn: Callable[[], object], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
+
+
+def compare(name: str, fn: Callable[[], object], instrumentor: LLMLedgerInstrumentor,
+            setup: Callable[[], None], rounds: int, n: int) -> dict[str, float]:
+    bare, inst = [], []
+    for _ in range(3):  # warm-up: imports, price memo, attribute caches
+        fn()
+    for _ in range(rounds):
+        instrumentor.uninstrument()
+        bare.append(timed(fn, n))
+        setup()
+        inst.append(timed(fn, n))
+    b, i = statistics.median(bare), statistics.median(inst)
+    return {"scenario": name, "bare_us": b * 1e6, "instrumented_us": i * 1e6, "overhead_us": (i - b) * 1e6}
+
+
+def main() -> None:
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(DropExporter(), max_queue_size=100_000))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    instrumentor = LLMLedgerInstrumentor()
+
+    def setup() -> None:
+        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, config=Config())
+
+    setup()
+    client, aclient = sync_client(), async_client()
+    loop = asyncio.new_event_loop()
+
+    def chat() -> None:
+        with llmledger.customer("cust-1", plan="pro", feature="chat"):
+            client.chat.completions.create(model="gpt-4o", messages=MSG)
+
+    def chat_async() -> None:
+        async def call() -> None:
+            with llmledger.customer("cust-1", plan="pro"):
+                await aclient.chat.completions.create(model="gpt-4o", messages=MSG)
+        loop.run_until_complete(call())
+
+    def stream(max_tokens: int | None) -> Callable[[], None]:
+        def run() -> None:
+            with llmledger.customer("cust-1", plan="pro"):
+                kwargs = {"max_tokens": max_tokens} if max_tokens else {}
+                for _ in client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True, **kwargs):
+                    pass
+        return run
+
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    results = [
+        compare("non-streamed chat call", chat, instrumentor, setup, rounds, 300),
+        compare("async chat call", chat_async, instrumentor, setup, rounds, 300),
+        compare("streamed call, 100 chunks", stream(None), instrumentor, setup, rounds, 60),
+        compare("streamed call, 1 chunk", stream(1), instrumentor, setup, rounds, 300),
+    ]
+    per_chunk = (results[2]["overhead_us"] - results[3]["overhead_us"]) / 99
+
+    # memory: RSS growth over 100k instrumented calls to many customers (after a warm-up)
+    for i in range(2_000):
+        with llmledger.customer(f"cust-{i % 500}"):
+            client.chat.completions.create(model="gpt-4o", messages=MSG)
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for i in range(100_000):
+        with llmledger.customer(f"cust-{i % 500}"):
+            client.chat.completions.create(model="gpt-4o", messages=MSG)
+    gc.collect()
+    growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    instrumentor.uninstrument()
+    tracer_provider.shutdown()
+
+    lines = [f"llmledger overhead benchmark ({time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, "
+             f"openai {openai.__version__}, median of {rounds} interleaved rounds)", ""]
+    lines += [f"{r['scenario']:<28} bare {r['bare_us']:8.1f} us   instrumented {r['instrumented_us']:8.1f} us"
+              f"   overhead {r['overhead_us']:7.1f} us" for r in results]
+    lines += [f"{'per extra stream chunk':<28} overhead {per_chunk:.2f} us",
+              f"{'RSS growth, 100k calls':<28} {growth_mb:.1f} MB (500 customers)"]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
