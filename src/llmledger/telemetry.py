@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 from opentelemetry import trace
@@ -52,6 +53,33 @@ def _customer_span_attributes(customer: CustomerContext) -> dict[str, Any]:
     return attrs
 
 
+class ExactSums:
+    """A monotonic counter kept as exact sums per attribute set, reported by an observable counter.
+
+    ``add`` is a dict update under a lock (no SDK measurement on the call path); the values are
+    ints or Decimals, so sums are exact until the export converts them to float.
+    """
+
+    def __init__(self, meter: Meter, name: str, unit: str, description: str) -> None:
+        self._sums: dict[tuple[Any, ...], list[Any]] = {}
+        self._lock = threading.Lock()
+        meter.create_observable_counter(name, callbacks=[self._observe], unit=unit, description=description)
+
+    def add(self, key: tuple[Any, ...], value: int | Decimal, attributes: Callable[[], dict[str, Any]]) -> None:
+        with self._lock:
+            entry = self._sums.get(key)
+            if entry is None:
+                self._sums[key] = [attributes(), value]
+            else:
+                entry[1] += value
+
+    def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            entries = [(attrs, value) for attrs, value in self._sums.values()]
+        for attrs, value in entries:
+            yield Observation(float(value) if isinstance(value, Decimal) else value, attrs)
+
+
 class Telemetry:
     """Owns the tracer, the instruments and the sinks; one per instrumentation."""
 
@@ -92,14 +120,15 @@ class Telemetry:
         self._cost = meter.create_histogram(
             "gen_ai.usage.cost", unit="USD", description="Cost of a GenAI operation in USD.",
             explicit_bucket_boundaries_advisory=COST_BUCKETS)
-        self._customer_cost = meter.create_counter(
-            "llmledger.customer.cost", unit="USD", description="LLM cost per customer in USD.")
-        self._customer_tokens = meter.create_counter(
-            "llmledger.customer.tokens", unit="{token}", description="Tokens per customer and type.")
-        self._customer_calls = meter.create_counter(
-            "llmledger.customer.calls", unit="{call}", description="LLM calls per customer.")
-        self._unpriced = meter.create_counter(
-            "llmledger.unpriced.calls", unit="{call}", description="Calls whose model has no known price.")
+        # Per-customer counters are summed here, exactly, and reported as cumulative observable
+        # counters at collection time: one dict update per call instead of an SDK measurement each.
+        self._customer_cost = ExactSums(meter, "llmledger.customer.cost", "USD",
+                                        "LLM cost per customer in USD.")
+        self._customer_tokens = ExactSums(meter, "llmledger.customer.tokens", "{token}",
+                                          "Tokens per customer and type.")
+        self._customer_calls = ExactSums(meter, "llmledger.customer.calls", "{call}", "LLM calls per customer.")
+        self._unpriced = ExactSums(meter, "llmledger.unpriced.calls", "{call}",
+                                   "Calls whose model has no known price.")
         self._dropped = meter.create_counter(
             "llmledger.records.dropped", unit="{record}", description="Call records llmledger dropped.")
         meter.create_observable_gauge(
@@ -261,10 +290,10 @@ class Telemetry:
         if cost.total is not None:
             self._cost.record(float(cost.total), base)
         elif cost.status == "unpriced":
-            self._unpriced.add(1, self._cached(("unpriced", record.provider, record.request_model), lambda: {
+            self._unpriced.add((record.provider, record.request_model), 1, lambda: {
                 "gen_ai.provider.name": record.provider,
                 "gen_ai.request.model": record.request_model or "",
-            }))
+            })
         self._record_customer_metrics(record)
 
     def _record_customer_metrics(self, record: CallRecord) -> None:
@@ -276,20 +305,19 @@ class Telemetry:
             customer_id = self.metric_customer_id(customer.id, plan)
             feature = customer.feature
         plan_label = plan or ""
-        calls_key = ("calls", customer_id, plan_label, record.provider, record.error_type)
-        self._customer_calls.add(1, self._cached(calls_key, lambda: {
+        self._customer_calls.add((customer_id, plan_label, record.provider, record.error_type), 1, lambda: {
             "customer.id": customer_id, "customer.plan": plan_label,
             "gen_ai.provider.name": record.provider,
             **({"error.type": record.error_type} if record.error_type else {}),
-        }))
+        })
         cost = record.cost
         if cost.total is not None:
-            cost_key = ("cost", customer_id, plan_label, feature, record.provider, record.request_model)
-            self._customer_cost.add(float(cost.total), self._cached(cost_key, lambda: {
-                "customer.id": customer_id, "customer.plan": plan_label, "app.feature": feature or "",
-                "gen_ai.provider.name": record.provider,
-                "gen_ai.request.model": record.request_model or "",
-            }))
+            self._customer_cost.add(
+                (customer_id, plan_label, feature, record.provider, record.request_model), cost.total, lambda: {
+                    "customer.id": customer_id, "customer.plan": plan_label, "app.feature": feature or "",
+                    "gen_ai.provider.name": record.provider,
+                    "gen_ai.request.model": record.request_model or "",
+                })
         usage = record.usage
         if usage is None:
             return
@@ -299,8 +327,7 @@ class Telemetry:
             ("reasoning", usage.reasoning_tokens),
         ):
             if count:
-                self._customer_tokens.add(count, self._cached(
-                    ("tokens", customer_id, plan_label, token_type),
-                    lambda token_type=token_type: {
-                        "customer.id": customer_id, "customer.plan": plan_label,
-                        "gen_ai.token.type": token_type}))
+                self._customer_tokens.add(
+                    (customer_id, plan_label, token_type), count,
+                    lambda token_type=token_type: {  # type: ignore[misc]
+                        "customer.id": customer_id, "customer.plan": plan_label, "gen_ai.token.type": token_type})

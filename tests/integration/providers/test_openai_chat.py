@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import openai
 import pytest
@@ -59,7 +60,7 @@ def test_chat_span_has_contract_attributes_and_list_price_cost(harness, client, 
     assert attrs["app.feature"] == "summarize"
     assert attrs["user.id"] == "u-7"
     assert "error.type" not in attrs
-    assert harness.records[0].cost.total is not None and str(harness.records[0].cost.total) == "0.135"
+    assert harness.records[0].cost.total == Decimal("0.135")  # exact, not a float
 
 
 def test_cached_and_reasoning_tokens_are_subsets_and_priced(harness, client):
