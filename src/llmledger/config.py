@@ -135,7 +135,7 @@ def _read_file(path: Path) -> Mapping[str, Any]:
         raise ConfigError(f"cannot read config file: {exc.strerror or exc}", source=str(path)) from None
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for e.g. 2026-13-01
         raise ConfigError(f"invalid YAML: {exc}", source=str(path)) from None
     if data is None:
         return {}

@@ -91,9 +91,7 @@ def prices_at(found: CatalogModel, when: datetime, context: PriceContext) -> Mod
         if variant.constraint is None or variant.constraint.active(when)
     ]
     for key, value in context:
-        if not any(
-            when_.get(key) == value and all(item in context for item in when_.items()) for when_ in active
-        ):
+        if not any(when_.get(key) == value and all(item in context for item in when_.items()) for when_ in active):
             raise MissingRate(
                 f"{GENAI_SOURCE} has no {describe(((key, value),))} rate for {found.model.id!r} "
                 f"on {when.date().isoformat()}"

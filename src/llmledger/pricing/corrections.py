@@ -80,10 +80,7 @@ def long_context_limit(found: CatalogModel, model_price: ModelPrice, when: datet
         return None
     twin_prices = twin.model.get_prices(when)
     starts = [
-        tier.start
-        for value in vars(twin_prices).values()
-        if isinstance(value, TieredPrices)
-        for tier in value.tiers
+        tier.start for value in vars(twin_prices).values() if isinstance(value, TieredPrices) for tier in value.tiers
     ]
     return min(starts) if starts else None
 

@@ -58,6 +58,7 @@ from genai_prices.types import ModelPrice, Tier, TieredPrices
 
 from llmledger.errors import ConfigError
 from llmledger.pricing.catalog import find_model
+from llmledger.pricing.compile import compile_card
 from llmledger.pricing.modifiers import (
     KNOWN_SERVICE_TIERS,
     PriceContext,
@@ -67,7 +68,7 @@ from llmledger.pricing.modifiers import (
 )
 from llmledger.pricing.normalize import model_candidates
 from llmledger.pricing.providers import genai_provider_id
-from llmledger.pricing.ratecard import CardError, compile_card
+from llmledger.pricing.ratecard import CardError
 
 PRICE_KEYS = (
     "input_mtok",
@@ -108,15 +109,11 @@ class OverrideEntry:
     base_provider: str | None = None
     multiplier: Decimal | None = None
 
-    def match(
-        self, provider: str, candidates: tuple[str, ...], day: int, context: PriceContext
-    ) -> str | None:
+    def match(self, provider: str, candidates: tuple[str, ...], day: int, context: PriceContext) -> str | None:
         """The candidate id this entry matches for a call, or None."""
         if self.provider != "*" and self.provider != provider:
             return None
-        if (self.first_day is not None and day < self.first_day) or (
-            self.end_day is not None and day >= self.end_day
-        ):
+        if (self.first_day is not None and day < self.first_day) or (self.end_day is not None and day >= self.end_day):
             return None
         if self.prices is not None and context != self.context:
             return None
@@ -141,6 +138,10 @@ class PriceOverrides:
     @classmethod
     def empty(cls) -> PriceOverrides:
         return _EMPTY
+
+    def __hash__(self) -> int:
+        # Consistent with ==; the entries hold genai-prices ModelPrice objects, which do not hash.
+        return hash((self.source, len(self.entries), tuple(self.deployments)))
 
     @property
     def label(self) -> str:
@@ -167,9 +168,7 @@ def load_price_overrides(section: object, source: str) -> PriceOverrides:
     if raw_models is None:
         raw_models = []
     if not isinstance(raw_models, list):
-        raise ConfigError(
-            f"expected a list of entries, got {_kind(raw_models)}", source=source, key="pricing.models"
-        )
+        raise ConfigError(f"expected a list of entries, got {_kind(raw_models)}", source=source, key="pricing.models")
     entries = tuple(parser.entry(raw, f"pricing.models[{i}]") for i, raw in enumerate(raw_models))
     return PriceOverrides(source=source, entries=entries, deployments=deployments)
 
@@ -227,9 +226,7 @@ class _Parser:
         except InvalidOperation:
             raise self.fail(f"expected a number, got {_kind(value)}", key) from None
         if not number.is_finite() or number < 0 or (positive and number == 0):
-            raise self.fail(
-                f"expected a {'positive' if positive else 'non-negative'} number, got {value!r}", key
-            )
+            raise self.fail(f"expected a {'positive' if positive else 'non-negative'} number, got {value!r}", key)
         return number
 
     def price(self, value: object, key: str) -> Decimal | TieredPrices:
@@ -241,9 +238,7 @@ class _Parser:
             raise self.fail("a tiered price needs 'base' (the price below the first tier)", f"{key}.base")
         raw_tiers = tiered.get("tiers")
         if not isinstance(raw_tiers, list) or not raw_tiers:
-            raise self.fail(
-                f"expected a non-empty list of {{start, price}}, got {_kind(raw_tiers)}", f"{key}.tiers"
-            )
+            raise self.fail(f"expected a non-empty list of {{start, price}}, got {_kind(raw_tiers)}", f"{key}.tiers")
         tiers: list[Tier] = []
         for index, raw in enumerate(raw_tiers):
             tier_key = f"{key}.tiers[{index}]"
@@ -300,24 +295,18 @@ class _Parser:
         raw = self.mapping(raw_entry, key)
         self.known_keys(raw, _ENTRY_KEYS, key)
         if "provider" not in raw:
-            raise self.fail(
-                "missing 'provider' (a gen_ai.provider.name such as openai, or '*')", f"{key}.provider"
-            )
+            raise self.fail("missing 'provider' (a gen_ai.provider.name such as openai, or '*')", f"{key}.provider")
         provider = self.text(raw["provider"], f"{key}.provider")
         if ("model" in raw) == ("model_prefix" in raw):
             raise self.fail("give exactly one of 'model' and 'model_prefix'", f"{key}.model")
         model = self.text(raw["model"], f"{key}.model") if "model" in raw else None
         prefix = (
-            self.text(raw["model_prefix"], f"{key}.model_prefix", allow_empty=True)
-            if "model_prefix" in raw
-            else None
+            self.text(raw["model_prefix"], f"{key}.model_prefix", allow_empty=True) if "model_prefix" in raw else None
         )
         if raw.get("currency") is not None and str(raw["currency"]).strip().upper() != "USD":
             raise self.fail(f"only USD prices are supported, got {raw['currency']!r}", f"{key}.currency")
         first = (
-            self.day(raw["effective_from"], f"{key}.effective_from")
-            if raw.get("effective_from") is not None
-            else None
+            self.day(raw["effective_from"], f"{key}.effective_from") if raw.get("effective_from") is not None else None
         )
         end = (
             self.day(raw["effective_until"], f"{key}.effective_until")
@@ -341,9 +330,7 @@ class _Parser:
         if not raw:
             raise self.fail("no prices given", key)
         self.known_keys(raw, set(PRICE_KEYS), key)
-        model_price = ModelPrice(
-            **{name: self.price(raw[name], f"{key}.{name}") for name in PRICE_KEYS if name in raw}
-        )
+        model_price = ModelPrice(**{name: self.price(raw[name], f"{key}.{name}") for name in PRICE_KEYS if name in raw})
         try:
             compile_card(model_price, source="override", matched_model="override")
         except CardError as exc:
@@ -352,15 +339,9 @@ class _Parser:
 
     def scaled_entry(self, raw: Mapping[str, object], entry: OverrideEntry) -> OverrideEntry:
         key = entry.key
-        multiplier = (
-            self.number(raw["multiplier"], f"{key}.multiplier", positive=True)
-            if "multiplier" in raw
-            else None
-        )
+        multiplier = self.number(raw["multiplier"], f"{key}.multiplier", positive=True) if "multiplier" in raw else None
         base = self.text(raw["base"], f"{key}.base") if "base" in raw else None
-        base_provider = (
-            self.text(raw["base_provider"], f"{key}.base_provider") if "base_provider" in raw else None
-        )
+        base_provider = self.text(raw["base_provider"], f"{key}.base_provider") if "base_provider" in raw else None
         if base_provider is not None and base is None:
             raise self.fail("'base_provider' needs 'base'", f"{key}.base_provider")
         lookup_provider = base_provider or entry.provider
@@ -371,14 +352,10 @@ class _Parser:
             provider_id = genai_provider_id(lookup_provider)
             where = f"{key}.base_provider" if base_provider else f"{key}.provider"
             if provider_id is None:
-                raise self.fail(
-                    f"genai-prices has no provider {lookup_provider!r} to take list prices from", where
-                )
+                raise self.fail(f"genai-prices has no provider {lookup_provider!r} to take list prices from", where)
             if (
                 base is not None
                 and find_model(provider_id, model_candidates(base, bedrock=provider_id == "aws")) is None
             ):
-                raise self.fail(
-                    f"genai-prices has no model {base!r} for provider {lookup_provider!r}", f"{key}.base"
-                )
+                raise self.fail(f"genai-prices has no model {base!r} for provider {lookup_provider!r}", f"{key}.base")
         return replace(entry, base=base, base_provider=base_provider, multiplier=multiplier)

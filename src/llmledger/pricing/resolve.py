@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
-from typing import ClassVar
 
 from genai_prices.types import ModelPrice, Tier, TieredPrices
 
@@ -22,11 +21,13 @@ from llmledger.pricing.catalog import (
     find_model,
     prices_at,
 )
+from llmledger.pricing.compile import compile_card
+from llmledger.pricing.corrections import long_context_limit, redirect_alias
 from llmledger.pricing.modifiers import PriceContext
 from llmledger.pricing.normalize import model_candidates
 from llmledger.pricing.overrides import OverrideEntry, PriceOverrides
 from llmledger.pricing.providers import AUDIO_BILLED_SEPARATELY, genai_provider_id
-from llmledger.pricing.ratecard import CardError, RateCard, ReferenceCard, compile_card
+from llmledger.pricing.ratecard import CardError, RateCard, ReferenceCard
 from llmledger.usage import Cost, Usage
 
 _EXACT = Context(prec=60)
@@ -37,7 +38,6 @@ _LOOKUP_CAP = 4096
 class Unpriced:
     """No price applies; ``reason`` says why (logged once)."""
 
-    timed: ClassVar[bool] = False
     cost: Cost
     reason: str
     unknown_model: bool = False
@@ -59,7 +59,6 @@ def unpriced(reason: str, matched_model: str | None = None, *, unknown_model: bo
 class TimedEntry:
     """Prices with a time-of-day constraint (off-peak rates): resolved at each call's own time."""
 
-    timed: ClassVar[bool] = True
     found: CatalogModel
     context: PriceContext
     source: str
@@ -102,9 +101,7 @@ class Resolver:
         if lookup.provider_id is None:
             return unpriced(f"genai-prices has no provider {provider!r}", unknown_model=True)
         if lookup.found is None:
-            return unpriced(
-                f"{GENAI_SOURCE} has no model {model!r} for provider {provider!r}", unknown_model=True
-            )
+            return unpriced(f"{GENAI_SOURCE} has no model {model!r} for provider {provider!r}", unknown_model=True)
         return _catalog_entry(lookup.found, context, day, GENAI_SOURCE, None)
 
     def _lookup(self, provider: str, model: str) -> _Lookup:
@@ -169,21 +166,25 @@ def _catalog_entry(
 def _catalog_card(
     found: CatalogModel, context: PriceContext, when: datetime, source: str, multiplier: Decimal | None
 ) -> RateCard | ReferenceCard | Unpriced:
+    found = redirect_alias(found, when)
     try:
         model_price = prices_at(found, when, context)
     except MissingRate as exc:
         return unpriced(str(exc), found.model.id)
+    limit = long_context_limit(found, model_price, when)
     if multiplier is not None:
         model_price = scale_prices(model_price, multiplier)
     strict_audio = found.provider.id in AUDIO_BILLED_SEPARATELY
-    return _card(model_price, source, found.model.id, strict_audio=strict_audio)
+    return _card(model_price, source, found.model.id, strict_audio=strict_audio, max_input=limit)
 
 
 def _card(
-    model_price: ModelPrice, source: str, matched: str, *, strict_audio: bool
+    model_price: ModelPrice, source: str, matched: str, *, strict_audio: bool, max_input: int | None = None
 ) -> RateCard | ReferenceCard | Unpriced:
     try:
-        return compile_card(model_price, source=source, matched_model=matched, strict_audio=strict_audio)
+        return compile_card(
+            model_price, source=source, matched_model=matched, strict_audio=strict_audio, max_input=max_input
+        )
     except CardError as exc:
         return unpriced(f"the prices of {matched!r} are invalid: {exc}", matched)
 
@@ -197,10 +198,7 @@ def scale_prices(model_price: ModelPrice, multiplier: Decimal) -> ModelPrice:
         if isinstance(value, TieredPrices):
             scaled[key] = TieredPrices(
                 base=_EXACT.multiply(value.base, multiplier),
-                tiers=[
-                    Tier(start=tier.start, price=_EXACT.multiply(tier.price, multiplier))
-                    for tier in value.tiers
-                ],
+                tiers=[Tier(start=tier.start, price=_EXACT.multiply(tier.price, multiplier)) for tier in value.tiers],
             )
         else:
             scaled[key] = _EXACT.multiply(value, multiplier)
