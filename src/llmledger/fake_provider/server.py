@@ -20,7 +20,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-ROUTE_MODULES: tuple[str, ...] = ("openai_routes",)
+ROUTE_MODULES: tuple[str, ...] = (
+    # groq_routes and mistral_routes first: OpenAI's "/v1/chat/completions$" also matches their paths.
+    "groq_routes",
+    "mistral_routes",
+    "openai_routes",
+    "anthropic_routes",
+    "bedrock_routes",
+    "gemini_routes",
+    "cohere_routes",
+)
 
 
 @dataclass
@@ -152,7 +161,7 @@ class FakeProviderServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def record(self, request: FakeRequest) -> None:
         with self._lock:

@@ -34,6 +34,9 @@ class PatchTarget:
     style: CallStyle = "sync"
     kind: str = ""
     """Adapter-specific discriminator (e.g. ``responses`` vs ``chat``)."""
+    role: Literal["call", "hop"] = "call"
+    """``call``: one LLM call, one span. ``hop``: a private per-HTTP-request method inside a call
+    (e.g. google-genai's function-calling rounds); patched with ``adapter.hop_wrapper``, no span."""
 
 
 @dataclass(slots=True)
@@ -48,6 +51,8 @@ class RequestInfo:
     """Replacement keyword arguments for the SDK call (e.g. ``include_usage`` asked for)."""
     state: dict[str, Any] = field(default_factory=dict)
     """Adapter state carried from the request to the response/stream handling."""
+    operation: str | None = None
+    """Overrides the target's operation when one patch point serves several (Bedrock InvokeModel)."""
 
 
 @dataclass(slots=True)
@@ -87,8 +92,11 @@ class ProviderAdapter(ABC):
 
     @abstractmethod
     def request_info(self, target: PatchTarget, instance: Any, args: tuple[Any, ...],
-                     kwargs: dict[str, Any]) -> RequestInfo:
-        """Read the request (never mutate ``kwargs``: return replacements in ``RequestInfo.kwargs``)."""
+                     kwargs: dict[str, Any]) -> RequestInfo | None:
+        """Read the request (never mutate ``kwargs``: return replacements in ``RequestInfo.kwargs``).
+
+        None means "not an LLM call" (a shared patch point such as botocore's): it passes through.
+        """
 
     @abstractmethod
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
@@ -99,6 +107,10 @@ class ProviderAdapter(ABC):
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
         raise NotImplementedError(f"{self.name} has no stream handler for {target.qualname}")
+
+    def hop_wrapper(self, target: PatchTarget) -> Any:
+        """The wrapt wrapper for a ``role="hop"`` target (adapters that declare hop targets)."""
+        raise NotImplementedError(f"{self.name} declares no hop wrapper for {target.qualname}")
 
     def wrap_result(self, target: PatchTarget, request: RequestInfo, result: Any,
                     call: Any) -> Any:

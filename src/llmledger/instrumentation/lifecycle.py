@@ -53,7 +53,8 @@ class Call:
         self.adapter, self.target, self.request = adapter, target, request
         self._telemetry, self._pricer = telemetry, pricer
         self.record = CallRecord(
-            provider=request.provider, operation=target.operation, request_model=request.model,
+            provider=request.provider, operation=request.operation or target.operation,
+            request_model=request.model,
             stream=request.stream, start_time_ns=time.time_ns(),
             server_address=request.server_address, server_port=request.server_port,
             modifiers=request.modifiers, customer=current_customer())
@@ -145,6 +146,17 @@ def _span_context(call: Call) -> object:
     return otel_context.attach(trace.set_span_in_context(call.span)) if call.span is not None else None
 
 
+@contextlib.contextmanager
+def activate(call: Call) -> Iterator[None]:
+    """Make the call's span current (for adapters whose SDK sends the request outside the wrapper)."""
+    token = _span_context(call)
+    try:
+        yield
+    finally:
+        if token is not None:
+            otel_context.detach(token)  # type: ignore[arg-type]
+
+
 class Lifecycle:
     """Builds the wrapt wrappers for one adapter's targets, bound to telemetry and pricing."""
 
@@ -160,6 +172,8 @@ class Lifecycle:
             return None
         try:
             request = adapter.request_info(target, instance, args, kwargs)
+            if request is None:
+                return None
             return Call(adapter, target, request, self.telemetry, self.pricer)
         except Exception:
             logger.debug("llmledger: could not start %s", target.qualname, exc_info=True)
@@ -188,6 +202,9 @@ class Lifecycle:
             return result
 
     def wrapper(self, adapter: ProviderAdapter, target: PatchTarget) -> Wrapper:
+        if target.role == "hop":
+            hop: Wrapper = adapter.hop_wrapper(target)
+            return hop
         start, on_result = self._start, self._on_result
 
         if target.style == "async":

@@ -85,3 +85,16 @@ def test_missing_targets_are_skipped_with_debug_log(monkeypatch, caplog):
     ("3.57.0", ">=3.57.0,<4", True), ("4.0.0", ">=3.57.0,<4", False), ("garbage", ">=1", False)])
 def test_version_supported(version, spec, ok):
     assert instrumentor_module.version_supported(version, spec) is ok
+
+
+def test_hop_targets_are_patched_and_restored():
+    import google.genai.models as genai_models
+
+    original = genai_models.Models.__dict__["_generate_content"]
+    instrumentor = LLMLedgerInstrumentor()
+    instrumentor.instrument(config=Config())
+    try:
+        assert isinstance(genai_models.Models.__dict__["_generate_content"], wrapt.FunctionWrapper)
+    finally:
+        instrumentor.uninstrument()
+    assert genai_models.Models.__dict__["_generate_content"] is original

@@ -6,7 +6,7 @@ import importlib
 
 from llmledger.instrumentation.adapter import ProviderAdapter
 
-ADAPTER_MODULES: tuple[str, ...] = ("openai",)
+ADAPTER_MODULES: tuple[str, ...] = ("openai", "anthropic", "google_genai", "bedrock", "mistral", "cohere", "groq")
 
 
 def load_adapters() -> list[ProviderAdapter]:

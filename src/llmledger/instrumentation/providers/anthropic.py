@@ -1,0 +1,278 @@
+"""Anthropic SDK (anthropic 2.x): Messages ``create`` / ``stream`` / ``parse`` and their beta twins,
+sync and async, for every client class (Anthropic, Bedrock, Vertex, Foundry, AWS, Google Cloud,
+Bedrock Mantle).
+
+Patch points. ``stream`` and ``parse`` call ``_post`` themselves, so all three methods are patched
+(one span per logical call). The Bedrock and Vertex beta resources copy ``create``/``parse``/
+``stream`` as class attributes when ``anthropic`` is imported, before llmledger patches anything,
+so their copies are patched as targets of their own. ``tool_runner`` and threads go through
+``create`` and are covered by it; ``count_tokens`` and batches are not LLM calls that cost tokens
+at call time and are left alone.
+
+Provider (``gen_ai.provider.name``), from the client class, as the SDK's own spans name it:
+``aws.bedrock`` for AnthropicBedrock and AnthropicBedrockMantle (AWS bills them), ``gcp.vertex_ai``
+for AnthropicVertex (Google bills it), ``anthropic`` for everything else — including
+AnthropicFoundry, AnthropicAWS and AnthropicGoogleCloud, which serve Anthropic-managed Claude with
+first-party model ids at Anthropic's list prices.
+
+Usage. Anthropic's ``input_tokens`` EXCLUDES the cache: llmledger's input is input + cache reads +
+cache writes; ``cache_creation.ephemeral_1h_input_tokens`` are the one-hour writes; thinking tokens
+(``output_tokens_details.thinking_tokens``) are reasoning inside the output; server-side web search
+requests are counted; beta ``usage.iterations`` compaction entries, which the top-level totals leave
+out although they are billed, are added. ``usage.service_tier`` (``priority``/``batch``) and
+``usage.speed`` (``fast``) become price modifiers.
+
+On Bedrock the response names the base model whatever inference profile was called, while the
+profile (``global.`` / ``us.`` ...) sets the price: ``gen_ai.response.model`` is left out there so the
+call is priced by the requested profile. ``with_raw_response`` calls are priced from the (cached)
+parsed body when sync and not streamed; async, streamed and ``with_streaming_response`` bodies are
+the user's to read and are recorded without usage.
+
+Streams: raw ``create(stream=True)`` streams go through the generic stream proxy with
+:class:`MessageStreamHandler` (``message_start`` usage, overridden by the non-None fields of the
+cumulative ``message_delta`` usage). The ``messages.stream()`` helper is handled in
+``anthropic_streams.py``.
+
+The SDK's own OpenTelemetry spans. anthropic 2.x emits an ``anthropic.messages.create`` CLIENT span
+(scope ``com.anthropic.sdk.python``) with ``gen_ai.usage.*`` whenever a TracerProvider is set.
+llmledger leaves them alone: they are the user's telemetry (their retries, request ids, content
+capture), turning them off would change the SDK's behaviour behind the user's back, and they carry
+no metrics, so llmledger's cost and token metrics are never doubled. They nest under llmledger's
+span (llmledger makes its span current around the request), so a trace shows one call with one
+child. Span-based token sums must filter on the instrumentation scope ``llmledger`` (or on spans
+having ``llmledger.cost.status``); to drop the SDK's spans set ``ANTHROPIC_OPEN_TELEMETRY=false``
+or pass ``open_telemetry=False`` to the client.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from llmledger.instrumentation.adapter import (
+    MalformedUsage,
+    PatchTarget,
+    ProviderAdapter,
+    RequestInfo,
+    ResponseInfo,
+    StreamHandler,
+)
+from llmledger.instrumentation.providers._common import client_server, field, int_field
+from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
+
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+
+_MODULES = (
+    # The copies first: they must be patched as themselves (see the module docstring).
+    "anthropic.lib.bedrock._beta_messages",
+    "anthropic.lib.vertex._beta_messages",
+    "anthropic.resources.messages.messages",
+    "anthropic.resources.beta.messages.messages",
+)
+
+
+def _targets() -> tuple[PatchTarget, ...]:
+    targets = []
+    for module in _MODULES:
+        for prefix, style in (("", "sync"), ("Async", "async")):
+            targets += [
+                PatchTarget(module, f"{prefix}Messages.create", "chat", style, "create"),  # type: ignore[arg-type]
+                PatchTarget(module, f"{prefix}Messages.parse", "chat", style, "parse"),  # type: ignore[arg-type]
+                # ``stream`` is a plain ``def`` on both classes: it returns a stream manager.
+                PatchTarget(module, f"{prefix}Messages.stream", "chat", "sync", "stream_helper"),
+            ]
+    return tuple(targets)
+
+
+_PROVIDERS = {
+    "AnthropicBedrock": "aws.bedrock", "AsyncAnthropicBedrock": "aws.bedrock",
+    "AnthropicBedrockMantle": "aws.bedrock", "AsyncAnthropicBedrockMantle": "aws.bedrock",
+    "AnthropicVertex": "gcp.vertex_ai", "AsyncAnthropicVertex": "gcp.vertex_ai",
+}
+_provider_by_type: dict[type, str] = {}
+
+
+def provider_name(client: Any) -> str:
+    kind = type(client)
+    name = _provider_by_type.get(kind)
+    if name is None:
+        name = next((_PROVIDERS[c.__name__] for c in kind.__mro__ if c.__name__ in _PROVIDERS), "anthropic")
+        _provider_by_type[kind] = name
+    return name
+
+
+def _compaction_usage(entry: Any) -> Usage:
+    read = int_field(entry, "cache_read_input_tokens")
+    written = int_field(entry, "cache_creation_input_tokens")
+    return Usage(input_tokens=int_field(entry, "input_tokens") + read + written,
+                 output_tokens=int_field(entry, "output_tokens"), cache_read_tokens=read,
+                 cache_write_tokens=written,
+                 cache_write_1h_tokens=int_field(field(entry, "cache_creation"), "ephemeral_1h_input_tokens"))
+
+
+def message_usage(usage: Any) -> Usage | None:
+    """Anthropic usage (a ``Usage``/``BetaUsage`` or the dict a stream handler merged) in OTel meaning."""
+    if usage is None:
+        return None
+    read = int_field(usage, "cache_read_input_tokens")
+    creation = field(usage, "cache_creation")
+    written_1h = int_field(creation, "ephemeral_1h_input_tokens")
+    written = int_field(usage, "cache_creation_input_tokens")
+    if written == 0 and creation is not None:
+        written = int_field(creation, "ephemeral_5m_input_tokens") + written_1h
+    output = int_field(usage, "output_tokens")
+    thinking = int_field(field(usage, "output_tokens_details"), "thinking_tokens")
+    if written_1h > written or thinking > output:
+        raise MalformedUsage(f"cache/thinking counts exceed their totals in {usage!r}")
+    total = Usage(
+        input_tokens=int_field(usage, "input_tokens") + read + written,
+        output_tokens=output,
+        cache_read_tokens=read,
+        cache_write_tokens=written,
+        cache_write_1h_tokens=written_1h,
+        reasoning_tokens=thinking,
+        web_searches=int_field(field(usage, "server_tool_use"), "web_search_requests"),
+    )
+    iterations = field(usage, "iterations")
+    if isinstance(iterations, list):
+        # Compaction runs are billed sampling steps that the top-level counts leave out.
+        for entry in iterations:
+            if field(entry, "type") == "compaction":
+                total = total + _compaction_usage(entry)
+    return total
+
+
+def usage_modifiers(usage: Any, request: PriceModifiers) -> PriceModifiers | None:
+    """Price modifiers the response reports; None when it reports the standard ones."""
+    tier = field(usage, "service_tier")
+    speed = field(usage, "speed")
+    tier = tier if isinstance(tier, str) and tier != "standard" else None
+    speed = speed if isinstance(speed, str) and speed != "standard" else None
+    if tier is None and speed is None:
+        return None
+    return PriceModifiers(service_tier=tier or request.service_tier, batch=tier == "batch" or request.batch,
+                          speed=speed or request.speed)
+
+
+def _response_model(model: Any, request: RequestInfo) -> str | None:
+    # Bedrock answers with the base model id (claude-haiku-4-5-20251001) whatever inference
+    # profile was called, but the profile sets the price (global. vs us./eu./... rates differ) and
+    # the lifecycle prices the response model first: leave it out, as the boto3 Bedrock adapter does.
+    if request.provider == "aws.bedrock" or not isinstance(model, str):
+        return None
+    return model
+
+
+def message_info(message: Any, request: RequestInfo) -> ResponseInfo:
+    usage = field(message, "usage")
+    stop = field(message, "stop_reason")
+    return ResponseInfo(
+        usage=message_usage(usage), response_model=_response_model(field(message, "model"), request),
+        response_id=field(message, "id"),
+        finish_reasons=(stop,) if isinstance(stop, str) else (),
+        modifiers=usage_modifiers(usage, request.modifiers))
+
+
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+                 "cache_creation", "output_tokens_details", "server_tool_use", "service_tier", "speed",
+                 "iterations")
+
+
+class MessageStreamHandler(StreamHandler):
+    """Raw Messages events: usage from ``message_start``, then the cumulative ``message_delta``
+    usage, whose non-None fields override (absent optional fields keep their start value)."""
+
+    def __init__(self, request: RequestInfo) -> None:
+        self._request = request
+        self._usage: dict[str, Any] | None = None
+        self._model: str | None = None
+        self._id: str | None = None
+        self._stop: str | None = None
+
+    def on_chunk(self, chunk: Any) -> bool:
+        kind = getattr(chunk, "type", None)
+        if kind == "message_start":
+            message = chunk.message
+            self._model, self._id = getattr(message, "model", None), getattr(message, "id", None)
+            self._merge(getattr(message, "usage", None))
+        elif kind == "message_delta":
+            self._stop = getattr(chunk.delta, "stop_reason", None)
+            self._merge(getattr(chunk, "usage", None))
+        return False
+
+    def _merge(self, usage: Any) -> None:
+        if usage is None:
+            return
+        merged = self._usage if self._usage is not None else {}
+        for name in _USAGE_FIELDS:
+            value = getattr(usage, name, None)
+            if value is not None:
+                merged[name] = value
+        self._usage = merged
+
+    def result(self) -> ResponseInfo:
+        return ResponseInfo(
+            usage=message_usage(self._usage), response_model=_response_model(self._model, self._request),
+            response_id=self._id,
+            finish_reasons=(self._stop,) if isinstance(self._stop, str) else (),
+            modifiers=usage_modifiers(self._usage, self._request.modifiers))
+
+
+def _raw_mode(kwargs: dict[str, Any]) -> str | None:
+    """``"raw"`` for ``with_raw_response``, ``"stream"`` for ``with_streaming_response``."""
+    headers = kwargs.get("extra_headers")
+    mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
+    return mode if isinstance(mode, str) else None
+
+
+class AnthropicAdapter(ProviderAdapter):
+    name = "anthropic"
+    distribution = "anthropic"
+    import_name = "anthropic"
+    supported = ">=2.14.0,<3"
+    targets = _targets()
+
+    def request_info(self, target: PatchTarget, instance: Any, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> RequestInfo:
+        client = getattr(instance, "_client", None)
+        address, port = client_server(getattr(client, "base_url", None))
+        model = kwargs.get("model")
+        request = RequestInfo(
+            provider=provider_name(client), model=model if isinstance(model, str) else None,
+            stream=target.kind == "stream_helper" or kwargs.get("stream") is True,
+            server_address=address, server_port=port,
+            modifiers=PriceModifiers(speed="fast") if kwargs.get("speed") == "fast" else NO_MODIFIERS)
+        request.state["raw"] = _raw_mode(kwargs)
+        return request
+
+    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
+        # A raw response's body (stream or not) belongs to the user: nothing to proxy.
+        return request.stream and not request.state["raw"]
+
+    def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
+        if request.state["raw"]:
+            return self._raw_response_info(request, result)
+        return message_info(result, request)
+
+    def _raw_response_info(self, request: RequestInfo, result: Any) -> ResponseInfo:
+        # ``with_raw_response`` (sync): ``parse()`` is cached, so reading it costs the user nothing.
+        # The async ``parse()`` must be awaited and a streamed body is the user's: no usage for those.
+        parse = getattr(result, "parse", None)
+        if request.state["raw"] != "raw" or request.stream or parse is None:
+            return ResponseInfo()
+        if inspect.iscoroutinefunction(parse):
+            return ResponseInfo()
+        return message_info(parse(), request)
+
+    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+        return MessageStreamHandler(request)
+
+    def wrap_result(self, target: PatchTarget, request: RequestInfo, result: Any, call: Any) -> Any:
+        if target.kind != "stream_helper":
+            return None
+        from llmledger.instrumentation.providers.anthropic_streams import wrap_stream_manager
+
+        return wrap_stream_manager(result, call, MessageStreamHandler(request))
+
+
+ADAPTER = AnthropicAdapter()

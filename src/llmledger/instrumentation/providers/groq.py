@@ -1,0 +1,135 @@
+"""Groq SDK (groq 1.x, Stainless like openai): chat completions and embeddings, sync and async.
+
+Streams need no opt-in: Groq puts the usage of a streamed call on its final chunk, in
+``chunk.x_groq.usage`` (``chunk.usage`` too if the caller asked for ``include_usage`` via
+``extra_body``), so nothing is added to the request and the user sees exactly Groq's chunks.
+Token accounting is OpenAI's: cached tokens are inside ``prompt_tokens`` and reasoning tokens
+inside ``completion_tokens``. Raw-response calls are read only when the SDK has parsed them already.
+As with openai, a ``with_raw_response`` first accessed before instrumentation keeps the unpatched
+``create`` it bound then (a Stainless ``cached_property``); clients themselves are always covered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmledger.instrumentation.adapter import (
+    PatchTarget,
+    ProviderAdapter,
+    RequestInfo,
+    ResponseInfo,
+    StreamHandler,
+)
+from llmledger.instrumentation.providers._common import client_server, field, finish_reasons, int_field
+from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
+
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+_CHAT = "groq.resources.chat.completions"
+_EMBEDDINGS = "groq.resources.embeddings"
+
+
+def groq_usage(usage: Any) -> Usage | None:
+    """``CompletionUsage`` (chat) or the embeddings ``Usage`` (``prompt_tokens`` only)."""
+    if usage is None:
+        return None
+    return Usage(
+        input_tokens=int_field(usage, "prompt_tokens"),
+        output_tokens=int_field(usage, "completion_tokens"),
+        cache_read_tokens=int_field(field(usage, "prompt_tokens_details"), "cached_tokens"),
+        reasoning_tokens=int_field(field(usage, "completion_tokens_details"), "reasoning_tokens"),
+    )
+
+
+def _tier(value: Any, fallback: PriceModifiers) -> PriceModifiers:
+    if isinstance(value, str) and value and value != fallback.service_tier:
+        return PriceModifiers(service_tier=value, batch=fallback.batch, speed=fallback.speed)
+    return fallback
+
+
+class GroqStreamHandler(StreamHandler):
+    """Chat chunks: model/id from the first, finish reasons as they come, usage on the last."""
+
+    def __init__(self, request: RequestInfo) -> None:
+        self._request = request
+        self._usage: Any = None
+        self._model: str | None = None
+        self._id: str | None = None
+        self._reasons: list[str] = []
+
+    def on_chunk(self, chunk: Any) -> bool:
+        if self._model is None:
+            self._model = chunk.model
+            self._id = chunk.id
+        for choice in chunk.choices:
+            if choice.finish_reason:
+                self._reasons.append(choice.finish_reason)
+        x_groq = chunk.x_groq
+        usage = (x_groq.usage if x_groq is not None else None) or chunk.usage
+        if usage is not None:
+            self._usage = usage
+        return False
+
+    def result(self) -> ResponseInfo:
+        return ResponseInfo(
+            usage=groq_usage(self._usage),
+            response_model=self._model,
+            response_id=self._id,
+            finish_reasons=tuple(self._reasons),
+            modifiers=self._request.modifiers,
+        )
+
+
+class GroqAdapter(ProviderAdapter):
+    name = "groq"
+    distribution = "groq"
+    import_name = "groq"
+    supported = ">=1.7.0,<2"
+    targets = (
+        PatchTarget(_CHAT, "Completions.create", "chat", "sync", "chat"),
+        PatchTarget(_CHAT, "AsyncCompletions.create", "chat", "async", "chat"),
+        PatchTarget(_EMBEDDINGS, "Embeddings.create", "embeddings", "sync", "embeddings"),
+        PatchTarget(_EMBEDDINGS, "AsyncEmbeddings.create", "embeddings", "async", "embeddings"),
+    )
+
+    def request_info(
+        self, target: PatchTarget, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> RequestInfo:
+        address, port = client_server(getattr(getattr(instance, "_client", None), "base_url", None))
+        tier = kwargs.get("service_tier")
+        request = RequestInfo(
+            provider="groq",
+            model=kwargs.get("model"),
+            stream=kwargs.get("stream") is True,
+            server_address=address,
+            server_port=port,
+            modifiers=PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS,
+        )
+        headers = kwargs.get("extra_headers") or {}
+        raw = headers.get(RAW_RESPONSE_HEADER) if hasattr(headers, "get") else None
+        request.state["raw"] = raw if isinstance(raw, str) else None
+        return request
+
+    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
+        return request.stream and not request.state["raw"]
+
+    def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
+        if request.state["raw"]:
+            # ``with_raw_response`` ("raw"): the body is read eagerly and ``parse()`` is cached, so
+            # parsing here costs the user nothing. ``with_streaming_response`` ("stream") leaves an
+            # unread body that is the user's.
+            if request.state["raw"] != "raw" or request.stream or not hasattr(result, "parse"):
+                return ResponseInfo()
+            result = result.parse()
+        return ResponseInfo(
+            usage=groq_usage(getattr(result, "usage", None)),
+            response_model=getattr(result, "model", None),
+            response_id=getattr(result, "id", None),
+            finish_reasons=finish_reasons(getattr(result, "choices", None)),
+            modifiers=_tier(getattr(result, "service_tier", None), request.modifiers),
+        )
+
+    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+        return GroqStreamHandler(request)
+
+
+ADAPTER = GroqAdapter()
