@@ -11,7 +11,7 @@ ALL output tokens (reasoning included); the other counts are subsets of those tw
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
@@ -80,6 +80,9 @@ class Cost:
     matched_model: str | None = None
 
 
+NO_USAGE_COST = Cost(status="no_usage")
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerContext:
     """Whose work a call is done for. ``attrs`` holds extra span attributes set by the user."""
@@ -108,7 +111,7 @@ class CallRecord:
     server_port: int | None = None
     usage: Usage | None = None
     modifiers: PriceModifiers = NO_MODIFIERS
-    cost: Cost = field(default_factory=lambda: Cost(status="no_usage"))
+    cost: Cost = NO_USAGE_COST
     customer: CustomerContext | None = None
     first_chunk_time_ns: int | None = None
     error_type: str | None = None
