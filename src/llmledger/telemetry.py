@@ -138,7 +138,11 @@ class Telemetry:
     # ---- customers on metrics: bounded ---------------------------------------------------------
     def metric_customer_id(self, customer_id: str, plan: str | None) -> str:
         if self._allow is not None:
-            return customer_id if customer_id in self._allow else OTHER_CUSTOMER
+            if customer_id not in self._allow:
+                return OTHER_CUSTOMER
+            if plan is not None and self._seen_customers.get(customer_id) != plan:
+                self._seen_customers[customer_id] = plan  # bounded by the allow-list; for revenue
+            return customer_id
         if customer_id in self._seen_customers:
             return customer_id
         with self._seen_lock:

@@ -66,6 +66,15 @@ def test_allow_list():
         "_other", "vip"]
 
 
+def test_revenue_of_allow_listed_customer_from_its_plan():
+    plans = load_plans({"pro": {"monthly_usd": 99}}, {}, "test.yaml")
+    telemetry, _, reader = make(allow=frozenset({"vip"}), plans=plans)
+    emit(telemetry, record("vip"))
+    emit(telemetry, record("nobody"))
+    revenue = {p.attributes["customer.id"]: p.value for p in points(reader, "llmledger.customer.revenue")}
+    assert revenue == {"vip": 99.0}
+
+
 def test_tokens_by_type_and_no_customer_labels_on_semconv_metrics():
     telemetry, _, reader = make()
     emit(telemetry, record("c1"))
