@@ -85,7 +85,7 @@ def init(
         if config.ledger:
             from llmledger.ledger import open_ledger_sink
 
-            sinks.append(open_ledger_sink(config.ledger))
+            sinks.append(open_ledger_sink(config.ledger, service_name=config.service_name))
         instrumentor = LLMLedgerInstrumentor()
         instrumentor.instrument(tracer_provider=providers.tracer_provider,
                                 meter_provider=providers.meter_provider, config=config, sinks=sinks)

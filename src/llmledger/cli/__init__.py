@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 # Each module defines ``add_parser(subparsers)`` which registers its sub-command and sets
 # ``func=run`` (``run(args) -> int``) on the parser.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("price",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("price", "report", "demo", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

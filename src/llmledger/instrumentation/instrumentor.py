@@ -45,7 +45,7 @@ def version_supported(version: str, spec: str) -> bool:
         return False
 
 
-def _resolve(target: PatchTarget) -> tuple[Any, str] | None:
+def resolve_target(target: PatchTarget) -> tuple[Any, str] | None:
     """The class (or module) that owns the target's method, and the method name; None if absent."""
     try:
         owner: Any = importlib.import_module(target.module)
@@ -112,7 +112,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "please report problems", adapter.distribution, version, adapter.supported)
         patched = 0
         for target in adapter.targets:
-            found = _resolve(target)
+            found = resolve_target(target)
             if found is None:
                 logger.debug("llmledger: %s %s has no %s.%s; skipped", adapter.distribution, version,
                               target.module, target.qualname)

@@ -11,13 +11,20 @@ customers:
 ```
 A customer seen in calls but not listed here gets the plan named on the call
 (``llmledger.customer(..., plan=...)``), if that plan is configured.
+
+Revenue over a period (``llmledger report``) is prorated by calendar month: each calendar month
+the period overlaps contributes its monthly price times the share of that month covered, so a
+whole month is exactly the monthly price (28, 30 or 31 days alike) and 15 days of a 30-day month
+are half of it. The result is rounded to the cent. Included token allowances are prorated the
+same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from llmledger.errors import ConfigError
 
@@ -55,8 +62,57 @@ class PlanBook:
         account = self.accounts.get(customer_id)
         return account.plan if account else None
 
+    def plan_for(self, customer_id: str, plan_on_calls: str | None) -> str | None:
+        """The plan that bills a customer: the configured account's, else the one on its calls."""
+        return self.plan_of(customer_id) or plan_on_calls
+
+    def revenue_for_period(self, customer_id: str, plan: str | None, since: datetime,
+                           until: datetime) -> Decimal | None:
+        """Revenue over ``[since, until)``, prorated by calendar month (see the module docstring)."""
+        monthly = self.revenue(customer_id, plan)
+        if monthly is None:
+            return None
+        return (monthly * months_covered(since, until)).quantize(CENT, ROUND_HALF_EVEN)
+
+    def allowance_for_period(self, customer_id: str, plan: str | None, since: datetime,
+                             until: datetime) -> int | None:
+        """The plan's included tokens over ``[since, until)`` (prorated like revenue), if any."""
+        known = self.plans.get(self.plan_for(customer_id, plan) or "")
+        if known is None or known.included_tokens is None:
+            return None
+        return int(known.included_tokens * months_covered(since, until))
+
     def __iter__(self) -> Iterator[CustomerAccount]:
         return iter(self.accounts.values())
+
+
+CENT = Decimal("0.01")
+
+
+def _month_start(year: int, month: int) -> datetime:
+    return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def _micros(delta_start: datetime, delta_end: datetime) -> int:
+    delta = delta_end - delta_start
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def months_covered(since: datetime, until: datetime) -> Decimal:
+    """How many calendar months (UTC) ``[since, until)`` spans, as an exact-ish fraction: each
+    month counts for the share of it that the period covers."""
+    since, until = since.astimezone(timezone.utc), until.astimezone(timezone.utc)
+    total = Decimal(0)
+    year, month = since.year, since.month
+    while (start := _month_start(year, month)) < until:
+        end = _month_start(year, month + 1)
+        covered = _micros(max(start, since), min(end, until))
+        if covered >= _micros(start, end):
+            total += 1
+        elif covered > 0:
+            total += Decimal(covered) / Decimal(_micros(start, end))
+        year, month = end.year, end.month
+    return total
 
 
 def _money(value: object, source: str, key: str) -> Decimal:

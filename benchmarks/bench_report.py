@@ -1,0 +1,172 @@
+"""``llmledger report`` over a million-call ledger: target under 2 seconds (DESIGN.md scale path).
+
+Builds a SQLite ledger of one million calls (2,000 customers on three plans, twelve models,
+eight features, thirty days; 0.5% unpriced, 1% failed) through the store's own insert path, then
+times each report: per customer (with revenue and margin), plan, model, feature and day, one
+customer's days, and the command line end to end (a fresh process, imports included). Each figure
+is the best of three runs (the least disturbed by other processes); the first run is shown too.
+The totals are checked against the exact sum of the generated costs.
+
+Run: ``.venv/bin/python benchmarks/bench_report.py [--rows N] [--postgres URL]``
+(writes benchmarks/results/report.txt; ``--postgres`` also times a PostgreSQL ledger).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from llmledger.ledger import LedgerStore, open_store
+from llmledger.ledger.plans import PlanBook, load_plans
+from llmledger.ledger.report import Report, build_report
+from llmledger.ledger.schema import LedgerRow
+
+RESULTS = Path(__file__).parent / "results" / "report.txt"
+START = datetime(2026, 10, 1, tzinfo=timezone.utc)
+MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("openai", "o3"), ("openai", "o4-mini"),
+          ("openai", "text-embedding-3-small"), ("openai", "gpt-4.1"), ("anthropic", "claude-sonnet-4-6"),
+          ("anthropic", "claude-haiku-4-5"), ("anthropic", "claude-opus-4-6"), ("gcp.gemini", "gemini-2.5-pro"),
+          ("gcp.gemini", "gemini-2.5-flash"), ("mistral_ai", "mistral-large-latest")]
+FEATURES = ["chat", "summarize", "search", "doc-qa", "analysis", "translate", "classify", "agent"]
+PLANS = ("starter", "pro", "business")
+
+
+def _plans(customers: int) -> PlanBook:
+    return load_plans({"starter": {"monthly_usd": 19}, "pro": {"monthly_usd": 99},
+                       "business": {"monthly_usd": 499}},
+                      {f"cust-{i:05d}": {"plan": PLANS[i % 3]} for i in range(customers)}, "bench")
+
+
+def _template() -> LedgerRow:
+    return LedgerRow(
+        started_at=START, duration_s=1.2, time_to_first_chunk_s=None, trace_id="0" * 32, span_id="0" * 16,
+        service_name="bench", provider="openai", operation="chat", request_model="gpt-4o",
+        response_model="gpt-4o", response_id="resp", stream=False, service_tier=None, customer_id="c",
+        plan="pro", feature="chat", user_id=None, input_tokens=1000, output_tokens=100,
+        cache_read_tokens=0, cache_write_tokens=0, cache_write_1h_tokens=0, reasoning_tokens=0,
+        cost_usd=Decimal(0), cost_input_usd=None, cost_output_usd=None, cost_status="priced",
+        cost_source="genai-prices 0.2.3", priced_model="gpt-4o", error_type=None)
+
+
+def fill(store: LedgerStore, rows: int, customers: int, seed: int = 1) -> tuple[Decimal, float]:
+    """Insert ``rows`` calls; returns the exact sum of their costs and the insert rate (rows/s)."""
+    rng = random.Random(seed)
+    base = _template()
+    total = Decimal(0)
+    seconds = 30 * 86_400
+    written, elapsed = 0, 0.0
+    while written < rows:
+        batch = []
+        for _ in range(min(50_000, rows - written)):
+            customer = rng.randrange(customers)
+            provider, model = MODELS[rng.randrange(len(MODELS))]
+            tokens_in, tokens_out = rng.randint(100, 60_000), rng.randint(10, 4_000)
+            roll = rng.random()
+            if roll < 0.005:
+                cost, status, error = None, "unpriced", None
+            elif roll < 0.015:
+                cost, status, error = None, "no_usage", "RateLimitError"
+            else:
+                # Exact per-token prices of 1.25..15 $/M: costs with up to 8 decimals.
+                cost = (tokens_in * Decimal(rng.choice((125, 250, 300))) + tokens_out *
+                        Decimal(rng.choice((1000, 1500)))) / 100_000_000
+                status, error = "priced", None
+                total += cost
+            batch.append(replace(
+                base, started_at=START + timedelta(seconds=rng.randrange(seconds)), provider=provider,
+                request_model=model, response_model=model, customer_id=f"cust-{customer:05d}",
+                plan=PLANS[customer % 3], feature=FEATURES[rng.randrange(len(FEATURES))],
+                input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost, cost_status=status,
+                error_type=error))
+        started = time.perf_counter()
+        store.insert(batch)
+        elapsed += time.perf_counter() - started
+        written += len(batch)
+    return total, written / elapsed
+
+
+def _best(run: Callable[[], Report], rounds: int = 3) -> tuple[float, float, Report]:
+    times, report = [], None
+    for _ in range(rounds):
+        started = time.perf_counter()
+        report = run()
+        times.append(time.perf_counter() - started)
+    assert report is not None
+    return times[0], min(times), report
+
+
+def bench(url: str, plans: PlanBook, expected: Decimal, label: str) -> list[str]:
+    lines = [f"{label}:"]
+    with open_store(url, create=False) as store:
+        cases: list[tuple[str, Callable[[], Report]]] = [
+            ("by customer (revenue, margin)", lambda: build_report(store, plans, "customer")),
+            ("by plan", lambda: build_report(store, plans, "plan")),
+            ("by model", lambda: build_report(store, plans, "model")),
+            ("by feature", lambda: build_report(store, plans, "feature")),
+            ("by day", lambda: build_report(store, plans, "day")),
+            ("one customer, by day", lambda: build_report(store, plans, "day", customer="cust-00042")),
+            ("one week, by customer", lambda: build_report(
+                store, plans, "customer", since=START + timedelta(days=7), until=START + timedelta(days=14))),
+        ]
+        for name, run in cases:
+            first, best, report = _best(run)
+            if report.customer is None and report.period.days == 30:
+                assert report.total.cost == expected, (report.total.cost, expected)
+            lines.append(f"  {name:<32} best {best:6.3f} s   first {first:6.3f} s   ({len(report.rows):,} rows)")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=2_000)
+    parser.add_argument("--postgres", metavar="URL", help="also time this (empty) PostgreSQL database")
+    args = parser.parse_args()
+    plans = _plans(args.customers)
+    out = [f"llmledger report benchmark: {args.rows:,} calls, {args.customers:,} customers, 30 days",
+           f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
+           f"Python {sys.version.split()[0]}", ""]
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "ledger.db")
+        with open_store(path) as store:
+            expected, rate = fill(store, args.rows, args.customers)
+        size = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6
+        out.append(f"SQLite ledger: {size:,.0f} MB on disk, inserted at {rate:,.0f} rows/s (store.insert, "
+                   "batches of 50,000); totals checked exact against the generated costs")
+        out += bench(path, plans, expected, "SQLite, in process (build_report)")
+        config = Path(folder) / "plans.yaml"
+        config.write_text("plans: {starter: {monthly_usd: 19}, pro: {monthly_usd: 99}, business: "
+                          "{monthly_usd: 499}}\n")
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "llmledger.cli", "report", "--db", path, "--config",
+                            str(config)], check=True, stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - started)
+        out.append(f"  {'llmledger report (new process)':<32} best {min(times):6.3f} s   first "
+                   f"{times[0]:6.3f} s   (imports included)")
+    if args.postgres:
+        with open_store(args.postgres) as store:
+            if store.count():
+                sys.exit(f"{args.postgres} already holds calls: give an empty database")
+            expected, rate = fill(store, args.rows, args.customers)
+        out.append(f"PostgreSQL: inserted at {rate:,.0f} rows/s (COPY, batches of 50,000)")
+        out += bench(args.postgres, plans, expected, "PostgreSQL, in process (build_report)")
+    text = "\n".join(out) + "\n"
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""The ledger's versioned schema: an ordered list of migrations, each for SQLite and PostgreSQL.
+
+A ledger records the migrations applied to it in ``schema_version`` (one row per version). Opening
+a ledger applies the missing ones in order, all in one transaction, under a lock
+(``BEGIN IMMEDIATE`` in SQLite, an advisory lock in PostgreSQL) so that several processes opening
+the same ledger at once migrate it once. A ledger written by a newer llmledger is refused rather
+than half-understood.
+
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llmledger.errors import ConfigError
+from llmledger.ledger.sqlite_rollups import ROLLUPS
+
+VERSION_TABLE = "schema_version"
+
+_SQLITE_V1 = """
+CREATE TABLE llm_calls (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,            -- UTC, 'YYYY-MM-DD HH:MM:SS.ffffff' (sorts as time)
+    duration_s REAL NOT NULL,
+    time_to_first_chunk_s REAL,
+    trace_id TEXT,
+    span_id TEXT,
+    service_name TEXT,
+    provider TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    request_model TEXT,
+    response_model TEXT,
+    response_id TEXT,
+    stream INTEGER NOT NULL,
+    service_tier TEXT,
+    customer_id TEXT,
+    plan TEXT,
+    feature TEXT,
+    user_id TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cache_read_tokens INTEGER,
+    cache_write_tokens INTEGER,
+    cache_write_1h_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    cost_usd TEXT,                       -- exact decimal; NULL unless cost_status = 'priced'
+    cost_input_usd TEXT,
+    cost_output_usd TEXT,
+    cost_status TEXT NOT NULL,
+    cost_source TEXT,
+    priced_model TEXT,
+    error_type TEXT
+)"""
+
+_POSTGRES_V1 = """
+CREATE TABLE llm_calls (
+    id BIGSERIAL PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    time_to_first_chunk_s DOUBLE PRECISION,
+    trace_id TEXT,
+    span_id TEXT,
+    service_name TEXT,
+    provider TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    request_model TEXT,
+    response_model TEXT,
+    response_id TEXT,
+    stream BOOLEAN NOT NULL,
+    service_tier TEXT,
+    customer_id TEXT,
+    plan TEXT,
+    feature TEXT,
+    user_id TEXT,
+    input_tokens BIGINT,
+    output_tokens BIGINT,
+    cache_read_tokens BIGINT,
+    cache_write_tokens BIGINT,
+    cache_write_1h_tokens BIGINT,
+    reasoning_tokens BIGINT,
+    cost_usd NUMERIC,                    -- exact; NULL unless cost_status = 'priced'
+    cost_input_usd NUMERIC,
+    cost_output_usd NUMERIC,
+    cost_status TEXT NOT NULL,
+    cost_source TEXT,
+    priced_model TEXT,
+    error_type TEXT
+)"""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    sqlite: tuple[str, ...]
+    postgres: tuple[str, ...]
+    sqlite_data: Callable[[Any], None] | None = None
+    """A data step run after ``sqlite``'s statements, inside the same transaction (gets the
+    connection); used where SQL alone cannot do exact decimal arithmetic."""
+
+
+def _backfill_picodollars(connection: Any) -> None:
+    # Imported here: sqlite_store imports this module.
+    from llmledger.ledger.sqlite_store import picodollars
+
+    rows = connection.execute("SELECT id, cost_usd FROM llm_calls WHERE cost_usd IS NOT NULL").fetchall()
+    connection.executemany(
+        "UPDATE llm_calls SET cost_pusd = ? WHERE id = ?",
+        [(picodollars(cost), row_id) for row_id, cost in rows],
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "calls table, indexed by time",
+        sqlite=(_SQLITE_V1, "CREATE INDEX llm_calls_started_at ON llm_calls (started_at)"),
+        postgres=(_POSTGRES_V1, "CREATE INDEX llm_calls_started_at ON llm_calls (started_at)"),
+    ),
+    Migration(
+        2,
+        "SQLite: integer picodollar cost for exact, fast sums; index by customer",
+        sqlite=(
+            "ALTER TABLE llm_calls ADD COLUMN cost_pusd INTEGER",
+            "CREATE INDEX llm_calls_customer ON llm_calls (customer_id, started_at)",
+        ),
+        postgres=("CREATE INDEX llm_calls_customer ON llm_calls (customer_id, started_at)",),
+        sqlite_data=_backfill_picodollars,
+    ),
+    Migration(
+        3, "SQLite: daily rollups by customer, model and feature, for fast reports",
+        sqlite=tuple(statement for rollup in ROLLUPS for statement in (rollup.create(), *rollup.backfill())),
+        postgres=(),  # PostgreSQL aggregates a million rows fast enough by itself
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def pending(current: int, where: str) -> tuple[Migration, ...]:
+    """The migrations a ledger at ``current`` still needs; refuses a ledger from the future."""
+    if current > SCHEMA_VERSION:
+        raise ConfigError(
+            f"the ledger has schema version {current}, newer than this llmledger understands "
+            f"({SCHEMA_VERSION}); upgrade llmledger",
+            source=where,
+        )
+    return tuple(m for m in MIGRATIONS if m.version > current)

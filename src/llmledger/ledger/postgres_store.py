@@ -1,0 +1,115 @@
+"""The PostgreSQL ledger, for many processes and machines writing one ledger (psycopg 3).
+
+Costs are NUMERIC, so ``SUM`` is exact in the database; rows are written with ``COPY``, the
+fastest path PostgreSQL has. Times are TIMESTAMPTZ; days are UTC days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from llmledger.errors import ConfigError
+from llmledger.ledger import migrations
+from llmledger.ledger.queries import (
+    AGGREGATE_COUNT,
+    Dialect,
+    Filters,
+    Grouping,
+    GroupTotals,
+    aggregate_sql,
+    key_columns,
+    totals_from_row,
+    where_clause,
+)
+from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
+from llmledger.ledger.store import LedgerStore, redact
+
+_DIALECT = Dialect(placeholder="%s", day_expr="(started_at AT TIME ZONE 'UTC')::date",
+                   cost_sum="SUM(cost_usd)")
+_COPY = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
+# Any fixed number: serialises concurrent migrations of the same database.
+_MIGRATION_LOCK = 0x6C6C6D6C
+
+
+def require_psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigError("a postgresql:// ledger needs psycopg: pip install 'llmledger[postgres]'",
+                          key="ledger") from None
+    return psycopg
+
+
+def _same(moment: datetime) -> object:
+    return moment
+
+
+def _utc(value: object) -> datetime | None:
+    return value.astimezone(timezone.utc) if isinstance(value, datetime) else None
+
+
+class PostgresStore(LedgerStore):
+    def __init__(self, url: str, *, connect_timeout: int = 5) -> None:
+        psycopg = require_psycopg()
+        self.description = redact(url)
+        try:
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
+        except psycopg.Error as exc:
+            raise ConfigError(f"cannot connect to the PostgreSQL ledger: {exc}".strip(),
+                              source=self.description, key="ledger") from exc
+        try:
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _migrate(self) -> None:
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {migrations.VERSION_TABLE} ("
+                             "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+                             "applied_at TIMESTAMPTZ NOT NULL)")
+            for migration in migrations.pending(self._version(), self.description):
+                for statement in migration.postgres:
+                    self._db.execute(statement)
+                self._db.execute(f"INSERT INTO {migrations.VERSION_TABLE} (version, description, "
+                                 "applied_at) VALUES (%s, %s, now())",
+                                 (migration.version, migration.description))
+
+    def _version(self) -> int:
+        found = self._db.execute(f"SELECT MAX(version) FROM {migrations.VERSION_TABLE}").fetchone()
+        return int(found[0] or 0)
+
+    def schema_version(self) -> int:
+        return self._version()
+
+    def insert(self, rows: Sequence[LedgerRow]) -> None:
+        with self._db.transaction(), self._db.cursor() as cursor, cursor.copy(_COPY) as copy:
+            for row in rows:
+                copy.write_row(row.values())
+
+    def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
+        keys = len(key_columns(grouping, _DIALECT))
+        sql, params = aggregate_sql(grouping, filters, _DIALECT, _same)
+        totals = []
+        for row in self._db.execute(sql, params).fetchall():
+            cost = row[keys + AGGREGATE_COUNT]
+            totals.append(totals_from_row(row, keys, Decimal(cost or 0), _utc))
+        return totals
+
+    def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
+        where, params = where_clause(filters, _DIALECT, _same)
+        first, last = self._db.execute(
+            f"SELECT MIN(started_at), MAX(started_at) FROM {TABLE}{where}", params).fetchone()
+        start, end = _utc(first), _utc(last)
+        return (start, end) if start is not None and end is not None else None
+
+    def count(self) -> int:
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+

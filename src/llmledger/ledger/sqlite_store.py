@@ -1,0 +1,258 @@
+"""The SQLite ledger: one file, WAL mode, no server.
+
+Exact and fast cost sums: each priced call's cost is stored twice, as exact decimal text
+(``cost_usd``, the truth) and as an integer number of picodollars (``cost_pusd``, 1e-12 USD).
+Every price expressed with up to six decimals per million tokens gives a cost that is a whole
+number of picodollars, so SQLite's integer ``SUM`` is exact and runs at full speed. The rare cost
+that is not (a price with more decimals) gets ``cost_pusd = NULL`` and its text is added in
+Python with ``Decimal``; if an integer sum would overflow (over $9.2 million in one group), the
+whole sum is redone in Python. Either way the total is exact.
+
+Times are stored as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``: fixed width, so text order is time
+order, and readable in any SQLite shell.
+
+Reports over whole days read daily rollups kept in the same transactions (``sqlite_rollups``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from llmledger.errors import ConfigError
+from llmledger.ledger import migrations, sqlite_rollups
+from llmledger.ledger.queries import (
+    AGGREGATE_COUNT,
+    Dialect,
+    Filters,
+    Grouping,
+    GroupTotals,
+    aggregate_sql,
+    cost_rows_sql,
+    key_columns,
+    totals_from_row,
+    where_clause,
+)
+from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
+from llmledger.ledger.sqlite_rollups import PICO_PER_USD, Rollup, group_columns, rollup_for
+from llmledger.ledger.store import LedgerStore
+
+logger = logging.getLogger("llmledger.ledger")
+
+_INSERT = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, cost_pusd) "
+           f"VALUES ({', '.join('?' * (len(COLUMNS) + 1))})")
+_FAST = Dialect(
+    placeholder="?", day_expr="substr(started_at, 1, 10)", cost_sum="SUM(cost_pusd)",
+    extra_select=("SUM(CASE WHEN cost_usd IS NOT NULL AND cost_pusd IS NULL THEN 1 ELSE 0 END)",))
+_NO_SQL_COST = Dialect(placeholder="?", day_expr=_FAST.day_expr, cost_sum="0")
+_PICO = Decimal(1) / PICO_PER_USD
+
+
+def picodollars(cost: Decimal | str | None) -> int | None:
+    """The cost as a whole number of picodollars, or None if it is not one (or absent)."""
+    if cost is None:
+        return None
+    scaled = Decimal(cost).scaleb(12)
+    whole = scaled.to_integral_value()
+    return int(whole) if scaled == whole else None
+
+
+def to_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_text(value: object) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(str(value)).replace(tzinfo=timezone.utc)
+
+
+def _whole_days(filters: Filters) -> bool:
+    return all(bound is None or to_text(bound)[10:] == " 00:00:00.000000"
+               for bound in (filters.since, filters.until))
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+_STREAM, _COSTS = COLUMNS.index("stream"), tuple(
+    COLUMNS.index(name) for name in ("cost_usd", "cost_input_usd", "cost_output_usd"))
+
+
+def _sql_values(row: LedgerRow, started: str, pico: int | None) -> tuple[object, ...]:
+    values: list[object] = list(row.values())
+    values[0] = started
+    values[_STREAM] = int(row.stream)
+    for index in _COSTS:
+        cost = values[index]
+        values[index] = _decimal_text(cost) if isinstance(cost, Decimal) else None
+    values.append(pico)
+    return tuple(values)
+
+
+class SQLiteStore(LedgerStore):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.description = str(self.path)
+        try:
+            if self.path.parent != Path():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: transactions are explicit (BEGIN/COMMIT) below.
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise ConfigError(f"cannot open the SQLite ledger: {exc}", source=str(self.path),
+                              key="ledger") from exc
+
+    def _migrate(self) -> None:
+        db = self._db
+        try:
+            if self._version() == migrations.SCHEMA_VERSION:
+                return  # the usual case: no write lock needed
+        except sqlite3.OperationalError:
+            pass  # a new file: no version table yet
+        db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then find it done
+        try:
+            db.execute(f"CREATE TABLE IF NOT EXISTS {migrations.VERSION_TABLE} ("
+                       "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            for migration in migrations.pending(self._version(), str(self.path)):
+                for statement in migration.sqlite:
+                    db.execute(statement)
+                if migration.sqlite_data is not None:
+                    migration.sqlite_data(db)
+                db.execute(f"INSERT INTO {migrations.VERSION_TABLE} VALUES (?, ?, ?)",
+                           (migration.version, migration.description, to_text(datetime.now(timezone.utc))))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _version(self) -> int:
+        found = self._db.execute(f"SELECT MAX(version) FROM {migrations.VERSION_TABLE}").fetchone()
+        return int(found[0] or 0)
+
+    def schema_version(self) -> int:
+        return self._version()
+
+    def insert(self, rows: Sequence[LedgerRow]) -> None:
+        started = [to_text(row.started_at) for row in rows]
+        picos = [picodollars(row.cost_usd) for row in rows]
+        values = [_sql_values(*parts) for parts in zip(rows, started, picos, strict=True)]
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(_INSERT, values)
+            sqlite_rollups.add_rows(self._db, rows, started, picos)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
+        rollup = rollup_for(grouping, filters.customer) if _whole_days(filters) else None
+        if rollup is not None:
+            found = self._aggregate_rollup(rollup, grouping, filters)
+            if found is not None:
+                return found
+        return self._aggregate_calls(grouping, filters)
+
+    def _aggregate_rollup(self, rollup: Rollup, grouping: Grouping,
+                          filters: Filters) -> list[GroupTotals] | None:
+        keys = group_columns(grouping, rollup)
+        conditions, params = [], []
+        if filters.since is not None:
+            conditions.append("day >= ?")
+            params.append(to_text(filters.since)[:10])
+        if filters.until is not None:
+            conditions.append("day < ?")
+            params.append(to_text(filters.until)[:10])
+        if filters.customer is not None:
+            conditions.append("customer_id = ?")
+            params.append(filters.customer)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        sums = ", ".join(f"SUM({name})" for name in (
+            "calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+            "reasoning_tokens", "unpriced_calls", "no_usage_calls", "error_calls"))
+        sql = (f"SELECT {', '.join(keys)}, {sums}, MIN(first_at), MAX(last_at), SUM(cost_usd_whole), "
+               f"SUM(cost_pusd_frac), SUM(inexact_calls) FROM {rollup.table}{where} "
+               f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}")
+        rows = self._db.execute(sql, params).fetchall()
+        # Trust the rollup only if it counts every call the calls table holds for this filter
+        # (the count reads an index): rows edited by hand send the report to the calls.
+        where_calls, params_calls = where_clause(filters, _FAST, to_text)
+        (calls,) = self._db.execute(f"SELECT COUNT(*) FROM {TABLE}{where_calls}", params_calls).fetchone()
+        if sum(row[len(keys)] for row in rows) != calls:
+            logger.warning("llmledger: the ledger's rollups of %s disagree with its calls (edited by "
+                           "hand?); reading the calls instead, which is slower", self.path)
+            return None
+        totals, inexact = [], False
+        base = len(keys) + AGGREGATE_COUNT
+        for row in rows:
+            cost = Decimal(row[base] or 0) + Decimal(row[base + 1] or 0) * _PICO
+            totals.append(totals_from_row(row, len(keys), cost, from_text))
+            inexact = inexact or bool(row[base + 2])
+        if inexact:
+            extra = self._text_costs(grouping, filters, "cost_usd IS NOT NULL AND cost_pusd IS NULL")
+            for group in totals:
+                group.cost += extra.get(group.key, Decimal(0))
+        return totals
+
+    def _aggregate_calls(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
+        keys = len(key_columns(grouping, _FAST))
+        sql, params = aggregate_sql(grouping, filters, _FAST, to_text)
+        try:
+            rows = self._db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "overflow" not in str(exc):
+                raise
+            return self._aggregate_in_python(grouping, filters, keys)
+        totals = []
+        needs_text: set[tuple[object, ...]] = set()
+        for row in rows:
+            pico, inexact = row[keys + AGGREGATE_COUNT], row[keys + AGGREGATE_COUNT + 1]
+            totals.append(totals_from_row(row, keys, Decimal(pico or 0) * _PICO, from_text))
+            if inexact:
+                needs_text.add(tuple(row[:keys]))
+        if needs_text:
+            extra = self._text_costs(grouping, filters, "cost_usd IS NOT NULL AND cost_pusd IS NULL")
+            for group in totals:
+                group.cost += extra.get(group.key, Decimal(0))
+        return totals
+
+    def _text_costs(self, grouping: Grouping, filters: Filters,
+                    condition: str) -> dict[tuple[str | None, ...], Decimal]:
+        sql, params = cost_rows_sql(grouping, filters, _FAST, to_text, condition)
+        sums: dict[tuple[str | None, ...], Decimal] = {}
+        for *key, cost in self._db.execute(sql, params):
+            group = tuple(None if part is None else str(part) for part in key)
+            sums[group] = sums.get(group, Decimal(0)) + Decimal(cost)
+        return sums
+
+    def _aggregate_in_python(self, grouping: Grouping, filters: Filters, keys: int) -> list[GroupTotals]:
+        sql, params = aggregate_sql(grouping, filters, _NO_SQL_COST, to_text)
+        costs = self._text_costs(grouping, filters, "cost_usd IS NOT NULL")
+        totals = []
+        for row in self._db.execute(sql, params):
+            key = tuple(None if part is None else str(part) for part in row[:keys])
+            totals.append(totals_from_row(row, keys, costs.get(key, Decimal(0)), from_text))
+        return totals
+
+    def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
+        where, params = where_clause(filters, _FAST, to_text)
+        first, last = self._db.execute(
+            f"SELECT MIN(started_at), MAX(started_at) FROM {TABLE}{where}", params).fetchone()
+        start, end = from_text(first), from_text(last)
+        return (start, end) if start is not None and end is not None else None
+
+    def count(self) -> int:
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()

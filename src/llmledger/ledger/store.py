@@ -1,0 +1,96 @@
+"""What a ledger backend is (``LedgerStore``), and which one a path or URL opens.
+
+A plain path (``llmledger.db``) or ``sqlite:///path`` opens SQLite, the zero-setup default for one
+process (or a few on one machine). ``postgresql://...`` (or ``postgres://``) opens PostgreSQL, for
+many processes and machines; it needs ``pip install 'llmledger[postgres]'``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
+
+from llmledger.errors import ConfigError, LLMLedgerError
+from llmledger.ledger.queries import Filters, Grouping, GroupTotals
+from llmledger.ledger.schema import LedgerRow
+
+
+class LedgerNotFound(LLMLedgerError):
+    """A report was asked of a SQLite ledger file that does not exist."""
+
+
+class LedgerStore(ABC):
+    """One connection to a ledger database. Not thread-safe: one thread uses a store at a time."""
+
+    description: str
+    """Where the ledger lives, safe to print (no password)."""
+
+    @abstractmethod
+    def insert(self, rows: Sequence[LedgerRow]) -> None:
+        """Write the rows in one transaction (all or none)."""
+
+    @abstractmethod
+    def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
+        """Exact sums per group of the calls matching ``filters``."""
+
+    @abstractmethod
+    def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
+        """First and last call time matching ``filters`` (UTC), or None when there is none."""
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def count(self) -> int:
+        """Number of calls in the ledger."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> LedgerStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+
+def is_postgres(url_or_path: str) -> bool:
+    return url_or_path.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(url_or_path: str) -> Path:
+    """The file of a SQLite ledger given as a path or a ``sqlite:///`` URL."""
+    if url_or_path.startswith("sqlite:///"):
+        return Path(url_or_path[len("sqlite:///"):])
+    if "://" in url_or_path:
+        raise ConfigError(f"unsupported ledger URL {redact(url_or_path)!r}: use a file path, "
+                          "sqlite:///path or postgresql://...", key="ledger")
+    return Path(url_or_path)
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_store(url_or_path: str, *, create: bool = True) -> LedgerStore:
+    """Open (and migrate) a ledger. ``create=False`` raises LedgerNotFound for a missing SQLite file."""
+    if is_postgres(url_or_path):
+        from llmledger.ledger.postgres_store import PostgresStore
+
+        return PostgresStore(url_or_path)
+    from llmledger.ledger.sqlite_store import SQLiteStore
+
+    path = sqlite_path(url_or_path)
+    if not create and not path.is_file():
+        raise LedgerNotFound(f"no ledger at {path}")
+    return SQLiteStore(path)
