@@ -23,13 +23,13 @@ def boom(*args, **kwargs):
 
 
 @pytest.fixture()
-def client(fake_provider):
-    return openai.OpenAI(base_url=fake_provider.url + "/v1", api_key="x", max_retries=0)
+def client(openai_client):
+    return openai_client
 
 
 @pytest.fixture()
-def aclient(fake_provider):
-    return openai.AsyncOpenAI(base_url=fake_provider.url + "/v1", api_key="x", max_retries=0)
+def aclient(openai_aclient):
+    return openai_aclient
 
 
 BROKEN_PARTS = [

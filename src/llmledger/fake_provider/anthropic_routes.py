@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from llmledger.fake_provider import aws_eventstream
-from llmledger.fake_provider.controls import Script, script_for
-from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route, sse
+from llmledger.fake_provider.controls import Script, count_header, scripted
+from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route
 
 Event = tuple[str, dict[str, Any]]
 
@@ -53,11 +53,6 @@ def error_response(status: int) -> FakeResponse:
     )
 
 
-def _int_header(request: FakeRequest, name: str) -> int:
-    value = request.header(name)
-    return int(value) if value else 0
-
-
 def anthropic_usage(script: Script, request: FakeRequest) -> dict[str, Any]:
     """The usage object, in Anthropic's accounting (``input_tokens`` excludes the cache)."""
     if script.usage_mode == "malformed":
@@ -82,7 +77,7 @@ def anthropic_usage(script: Script, request: FakeRequest) -> dict[str, Any]:
     }
     if script.reasoning_tokens:
         usage["output_tokens_details"] = {"thinking_tokens": script.reasoning_tokens}
-    searches = _int_header(request, "x-fake-web-searches")
+    searches = count_header(request, "x-fake-web-searches")
     if searches:
         usage["server_tool_use"] = {"web_search_requests": searches, "web_fetch_requests": 0}
     return usage
@@ -178,23 +173,15 @@ def _with_stream_error(events: list[Event], script: Script, request: FakeRequest
     return [*events[:keep], ("error", error)]
 
 
-def _first_party(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request, body.get("max_tokens"))
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response, "max_tokens")
+def _first_party(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     model = script.model or str(body.get("model") or "unknown-model")
     headers = {"request-id": f"req_{uuid.uuid4().hex[:24]}"}
     if not body.get("stream"):
         return FakeResponse.json(_message(body, script, request, model), headers=headers)
     events = _events(body, script, request, model)
     errored = _with_stream_error(events, script, request)
-    return FakeResponse(
-        200,
-        sse(errored or events),
-        {"content-type": "text/event-stream", **headers},
-        fail_after=None if errored else script.fail_after,
-    )
+    return FakeResponse.event_stream(errored or events, None if errored else script.fail_after, headers)
 
 
 # ---- Claude on Bedrock -------------------------------------------------------------------------
@@ -259,11 +246,8 @@ def _bedrock_headers(script: Script, request: FakeRequest, metrics: dict[str, An
     return headers
 
 
-def _bedrock(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request, body.get("max_tokens"))
-    if script.status:
-        return _bedrock_error(script.status)
+@scripted(_bedrock_error, "max_tokens")
+def _bedrock(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     assert request.match is not None
     model = script.model or bedrock_response_model(unquote(request.match.group("model")))
     metrics = _bedrock_metrics(script)
@@ -294,25 +278,17 @@ def _bedrock_frames(events: list[Event]) -> Iterator[bytes]:
 
 
 # ---- Claude on Vertex AI -----------------------------------------------------------------------
-def _vertex(request: FakeRequest) -> FakeResponse:
-    body = request.json
+@scripted(error_response, "max_tokens")
+def _vertex(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     assert request.match is not None
     model = unquote(request.match.group("model")).replace("@", "-")
     body = {**body, "model": model, "stream": request.match.group("op") == "streamRawPredict"}
-    script = script_for(request, body.get("max_tokens"))
-    if script.status:
-        return error_response(script.status)
     model = script.model or model
     if not body["stream"]:
         return FakeResponse.json(_message(body, script, request, model))
     events = _events(body, script, request, model)
     errored = _with_stream_error(events, script, request)
-    return FakeResponse(
-        200,
-        sse(errored or events),
-        {"content-type": "text/event-stream"},
-        fail_after=None if errored else script.fail_after,
-    )
+    return FakeResponse.event_stream(errored or events, None if errored else script.fail_after)
 
 
 ROUTES: list[Route] = [

@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from llmledger.fake_provider.controls import Script, script_for
-from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route, sse
+from llmledger.fake_provider.controls import Script, scripted
+from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route
 
 TEMPLATE_TOKENS = 7
 """Tokens the chat template adds to the raw count (``usage.tokens``); not billed."""
@@ -35,15 +35,11 @@ def cohere_usage(script: Script) -> dict[str, Any]:
     return usage
 
 
-def _chat(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request, body.get("max_tokens"))
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response, "max_tokens")
+def _chat(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     ident = str(uuid.uuid4())
     if body.get("stream"):
-        return FakeResponse(200, sse(_events(script, ident)), {"content-type": "text/event-stream"},
-                            fail_after=script.fail_after)
+        return FakeResponse.event_stream(_events(script, ident), script.fail_after)
     payload: dict[str, Any] = {
         "id": ident, "finish_reason": "COMPLETE",
         "message": {"role": "assistant", "content": [{"type": "text", "text": script.text}]},
@@ -69,11 +65,8 @@ def _events(script: Script, ident: str) -> Iterator[tuple[str | None, Any]]:
     yield "message-end", {"type": "message-end", "delta": end}
 
 
-def _embed(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request)
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response)
+def _embed(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     texts = body.get("texts") or []
     payload: dict[str, Any] = {
         "id": str(uuid.uuid4()), "response_type": "embeddings_by_type", "texts": texts,

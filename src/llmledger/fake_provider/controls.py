@@ -20,9 +20,12 @@ provider's route converts them to that provider's own accounting.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from llmledger.fake_provider.server import FakeRequest
+from llmledger.fake_provider.server import FakeRequest, FakeResponse, Handler
 
 
 @dataclass(frozen=True)
@@ -55,16 +58,21 @@ def _int(request: FakeRequest, name: str, default: int | None) -> int | None:
     return int(value) if value not in (None, "") else default
 
 
+def count_header(request: FakeRequest, name: str, default: int = 0) -> int:
+    """A token count (or other count) header; ``default`` when it is absent or empty."""
+    return _int(request, name, default) or 0
+
+
 def script_for(request: FakeRequest, default_output: int | None = None) -> Script:
     body = request.body
     default_input = max(1, len(body) // 4)
     return Script(
-        input_tokens=_int(request, "x-fake-input-tokens", default_input) or 0,
-        output_tokens=_int(request, "x-fake-output-tokens", default_output or 16) or 0,
-        cached_tokens=_int(request, "x-fake-cached-tokens", 0) or 0,
-        cache_write_tokens=_int(request, "x-fake-cache-write-tokens", 0) or 0,
-        cache_write_1h_tokens=_int(request, "x-fake-cache-write-1h-tokens", 0) or 0,
-        reasoning_tokens=_int(request, "x-fake-reasoning-tokens", 0) or 0,
+        input_tokens=count_header(request, "x-fake-input-tokens", default_input),
+        output_tokens=count_header(request, "x-fake-output-tokens", default_output or 16),
+        cached_tokens=count_header(request, "x-fake-cached-tokens"),
+        cache_write_tokens=count_header(request, "x-fake-cache-write-tokens"),
+        cache_write_1h_tokens=count_header(request, "x-fake-cache-write-1h-tokens"),
+        reasoning_tokens=count_header(request, "x-fake-reasoning-tokens"),
         status=_int(request, "x-fake-status", None),
         usage_mode=request.header("x-fake-usage", "normal") or "normal",
         fail_after=_int(request, "x-fake-fail-after", None),
@@ -72,3 +80,28 @@ def script_for(request: FakeRequest, default_output: int | None = None) -> Scrip
         model=request.header("x-fake-model"),
         service_tier=request.header("x-fake-service-tier"),
     )
+
+
+ScriptedHandler = Callable[[FakeRequest, Any, Script], FakeResponse]
+
+
+def scripted(error: Callable[[int], FakeResponse], *max_tokens: str) -> Callable[[ScriptedHandler], Handler]:
+    """A route answered as its request's headers script it: the handler gets the request, its JSON
+    body and the script, unless the script asks for an error status, which ``error`` answers in the
+    provider's shape. ``max_tokens``: the body fields that default the output tokens, first set first."""
+
+    def decorate(handler: ScriptedHandler) -> Handler:
+        @functools.wraps(handler)
+        def route(request: FakeRequest) -> FakeResponse:
+            body = request.json
+            limit = None
+            for name in max_tokens:
+                limit = limit or body.get(name)
+            script = script_for(request, limit)
+            if script.status:
+                return error(script.status)
+            return handler(request, body, script)
+
+        return route
+
+    return decorate

@@ -23,8 +23,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
-from llmledger.fake_provider.controls import Script, script_for
-from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route, sse
+from llmledger.fake_provider.controls import Script, count_header, script_for, scripted
+from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route
 
 _STATUSES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
              429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
@@ -35,11 +35,6 @@ def error_response(status: int) -> FakeResponse:
     name = _STATUSES.get(status, "INTERNAL")
     return FakeResponse.json({"error": {"code": status, "message": f"fake {name}", "status": name}},
                              status=status)
-
-
-def _int_header(request: FakeRequest, name: str) -> int:
-    value = request.header(name)
-    return int(value) if value else 0
 
 
 def _function_responses(body: dict[str, Any]) -> int:
@@ -68,7 +63,7 @@ def gemini_usage(script: Script, request: FakeRequest, final: bool = True,
     if script.usage_mode == "malformed":
         # Values the SDK's pydantic models accept (ints) but that are not token counts.
         return {"promptTokenCount": -5, "candidatesTokenCount": -2, "totalTokenCount": -7}
-    tool_use = _int_header(request, "x-fake-tool-use-tokens")
+    tool_use = count_header(request, "x-fake-tool-use-tokens")
     prompt = max(script.input_tokens - tool_use, 0)
     candidates = max(script.output_tokens - script.reasoning_tokens, 0)
     if output_so_far is not None:
@@ -137,8 +132,7 @@ def _generate(request: FakeRequest) -> FakeResponse:
     if request.match.group("op") == "generateContent":
         parts = [call] if call else [{"text": script.text}]
         return FakeResponse.json(_response(parts, model, ident, "STOP", usage))
-    return FakeResponse(200, sse(_chunks(script, request, model, ident, call)),
-                        {"content-type": "text/event-stream"}, fail_after=script.fail_after)
+    return FakeResponse.event_stream(_chunks(script, request, model, ident, call), script.fail_after)
 
 
 def _chunks(script: Script, request: FakeRequest, model: str, ident: str,
@@ -164,11 +158,8 @@ def _embed_usage(script: Script) -> dict[str, Any] | None:
     return {"promptTokenCount": script.input_tokens, "totalTokenCount": script.input_tokens}
 
 
-def _embed(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request)
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response)
+def _embed(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     assert request.match is not None
     op = request.match.group("op")
     usage = _embed_usage(script)

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from llmledger.fake_provider.controls import Script, script_for
-from llmledger.fake_provider.openai_routes import error_response
-from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route, sse
+from llmledger.fake_provider.controls import Script, scripted
+from llmledger.fake_provider.openai_routes import error_response, include_usage
+from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route
 
 
 def groq_usage(script: Script) -> dict[str, Any]:
@@ -37,23 +37,15 @@ def groq_usage(script: Script) -> dict[str, Any]:
     return usage
 
 
-def _chat(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request, body.get("max_completion_tokens") or body.get("max_tokens"))
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response, "max_completion_tokens", "max_tokens")
+def _chat(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     model = script.model or str(body.get("model"))
     ident = f"chatcmpl-{uuid.uuid4()}"
     request_id = f"req_{uuid.uuid4().hex[:26]}"
     tier = script.service_tier or body.get("service_tier") or "on_demand"
     if body.get("stream"):
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return FakeResponse(
-            200,
-            sse(_chunks(script, model, ident, request_id, include_usage)),
-            {"content-type": "text/event-stream"},
-            fail_after=script.fail_after,
-        )
+        return FakeResponse.event_stream(_chunks(script, model, ident, request_id, include_usage(body)),
+                                         script.fail_after)
     payload: dict[str, Any] = {
         "id": ident,
         "object": "chat.completion",
@@ -102,26 +94,12 @@ def _chunks(
         final_x_groq["usage"] = groq_usage(script)
     yield None, chunk({}, "stop", final_x_groq)
     if include_usage and script.usage_mode != "omit":
-        yield (
-            None,
-            {
-                "id": ident,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "system_fingerprint": "fp_fake",
-                "choices": [],
-                "usage": groq_usage(script),
-            },
-        )
+        yield None, {**chunk({}, None, None), "choices": [], "usage": groq_usage(script)}
     yield None, "[DONE]"
 
 
-def _embeddings(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request)
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response)
+def _embeddings(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     inputs = body.get("input")
     count = len(inputs) if isinstance(inputs, list) else 1
     payload: dict[str, Any] = {

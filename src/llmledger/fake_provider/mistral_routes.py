@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from llmledger.fake_provider.controls import Script, script_for
-from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route, sse
+from llmledger.fake_provider.controls import Script, scripted
+from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route
 
 AGENT_MODEL = "mistral-medium-2508"
 """The model the fake's agents run on (an agents request names an agent, not a model)."""
@@ -62,16 +62,12 @@ def _content(body: dict[str, Any], script: Script) -> str:
     return script.text
 
 
-def _completion(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request, body.get("max_tokens"))
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response, "max_tokens")
+def _completion(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     model = _model(request, body, script)
     ident = uuid.uuid4().hex
     if body.get("stream"):
-        return FakeResponse(200, sse(_chunks(script, model, ident)), {"content-type": "text/event-stream"},
-                            fail_after=script.fail_after)
+        return FakeResponse.event_stream(_chunks(script, model, ident), script.fail_after)
     # Mistral's non-streamed responses always carry usage ("omit" sends an empty object).
     usage = {} if script.usage_mode == "omit" else mistral_usage(script)
     return FakeResponse.json({
@@ -98,11 +94,8 @@ def _chunks(script: Script, model: str, ident: str) -> Iterator[tuple[str | None
     yield None, "[DONE]"
 
 
-def _embeddings(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request)
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response)
+def _embeddings(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     inputs = body.get("input")
     count = len(inputs) if isinstance(inputs, list) else 1
     usage = {} if script.usage_mode == "omit" else {**mistral_usage(script), "completion_tokens": 0}

@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from llmledger.fake_provider.controls import Script, script_for
-from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route, sse
+from llmledger.fake_provider.controls import Script, scripted
+from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route
 
 _ERRORS = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_exceeded",
            500: "server_error", 503: "service_unavailable"}
@@ -45,19 +45,20 @@ def chat_usage(script: Script) -> dict[str, Any]:
     }
 
 
-def _chat(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request, body.get("max_completion_tokens") or body.get("max_tokens"))
-    if script.status:
-        return error_response(script.status)
+def include_usage(body: dict[str, Any]) -> bool:
+    """Whether a streamed request asked for the usage-only chunk (``stream_options.include_usage``)."""
+    return bool((body.get("stream_options") or {}).get("include_usage"))
+
+
+@scripted(error_response, "max_completion_tokens", "max_tokens")
+def _chat(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     model = _model(request, body, script)
     ident = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     tier = script.service_tier or body.get("service_tier") or "default"
     if body.get("stream"):
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return FakeResponse(200, sse(_chat_chunks(script, model, ident, created, tier, include_usage)),
-                            {"content-type": "text/event-stream"}, fail_after=script.fail_after)
+        return FakeResponse.event_stream(_chat_chunks(script, model, ident, created, tier, include_usage(body)),
+                                         script.fail_after)
     payload: dict[str, Any] = {
         "id": ident, "object": "chat.completion", "created": created, "model": model,
         "service_tier": tier, "system_fingerprint": "fp_fake",
@@ -86,9 +87,7 @@ def _chat_chunks(script: Script, model: str, ident: str, created: int, tier: str
         yield None, chunk({"content": piece}, None)
     yield None, chunk({}, "stop")
     if include_usage and script.usage_mode != "omit":
-        yield None, {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                     "service_tier": tier, "system_fingerprint": "fp_fake", "choices": [],
-                     "usage": chat_usage(script)}
+        yield None, {**chunk({}, None), "choices": [], "usage": chat_usage(script)}
     yield None, "[DONE]"
 
 
@@ -123,17 +122,13 @@ def _response_object(script: Script, model: str, ident: str, status: str, tier: 
     }
 
 
-def _responses(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request, body.get("max_output_tokens"))
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response, "max_output_tokens")
+def _responses(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     model = _model(request, body, script)
     ident = f"resp_{uuid.uuid4().hex[:24]}"
     tier = script.service_tier or body.get("service_tier") or "default"
     if body.get("stream"):
-        return FakeResponse(200, sse(_response_events(script, model, ident, tier)),
-                            {"content-type": "text/event-stream"}, fail_after=script.fail_after)
+        return FakeResponse.event_stream(_response_events(script, model, ident, tier), script.fail_after)
     return FakeResponse.json(_response_object(script, model, ident, "completed", tier, True))
 
 
@@ -173,11 +168,8 @@ def _response_events(script: Script, model: str, ident: str, tier: str) -> Itera
                                  "response": final}
 
 
-def _embeddings(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request)
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response)
+def _embeddings(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     inputs = body.get("input")
     count = len(inputs) if isinstance(inputs, list) and inputs and not isinstance(inputs[0], int) else 1
     vector = [0.1, -0.2, 0.3, 0.05]
@@ -193,34 +185,28 @@ def _embeddings(request: FakeRequest) -> FakeResponse:
     return FakeResponse.json(payload)
 
 
-def _completions(request: FakeRequest) -> FakeResponse:
-    body = request.json
-    script = script_for(request, body.get("max_tokens"))
-    if script.status:
-        return error_response(script.status)
+@scripted(error_response, "max_tokens")
+def _completions(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeResponse:
     model = _model(request, body, script)
     ident = f"cmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
-    if body.get("stream"):
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
+    def completion(choices: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"id": ident, "object": "text_completion", "created": created, "model": model, "choices": choices}
+
+    def choice(text: str, finish: str | None) -> dict[str, Any]:
+        return {"text": text, "index": 0, "logprobs": None, "finish_reason": finish}
+
+    if body.get("stream"):
         def events() -> Iterator[tuple[str | None, Any]]:
             for piece in script.pieces():
-                yield None, {"id": ident, "object": "text_completion", "created": created, "model": model,
-                             "choices": [{"text": piece, "index": 0, "logprobs": None,
-                                          "finish_reason": None}]}
-            yield None, {"id": ident, "object": "text_completion", "created": created, "model": model,
-                         "choices": [{"text": "", "index": 0, "logprobs": None, "finish_reason": "stop"}]}
-            if include_usage and script.usage_mode != "omit":
-                yield None, {"id": ident, "object": "text_completion", "created": created, "model": model,
-                             "choices": [], "usage": chat_usage(script)}
+                yield None, completion([choice(piece, None)])
+            yield None, completion([choice("", "stop")])
+            if include_usage(body) and script.usage_mode != "omit":
+                yield None, {**completion([]), "usage": chat_usage(script)}
             yield None, "[DONE]"
-        return FakeResponse(200, sse(events()), {"content-type": "text/event-stream"},
-                            fail_after=script.fail_after)
-    payload: dict[str, Any] = {
-        "id": ident, "object": "text_completion", "created": created, "model": model,
-        "choices": [{"text": script.text, "index": 0, "logprobs": None, "finish_reason": "stop"}],
-    }
+        return FakeResponse.event_stream(events(), script.fail_after)
+    payload = completion([choice(script.text, "stop")])
     if script.usage_mode != "omit":
         payload["usage"] = chat_usage(script)
     return FakeResponse.json(payload)

@@ -62,6 +62,13 @@ class FakeResponse:
         return cls(status, json.dumps(payload).encode(),
                    {"content-type": "application/json", **(headers or {})})
 
+    @classmethod
+    def event_stream(cls, events: Iterable[tuple[str | None, Any]], fail_after: int | None = None,
+                     headers: dict[str, str] | None = None) -> FakeResponse:
+        """Server-sent events (see :func:`sse`), cut after ``fail_after`` of them if set."""
+        return cls(200, sse(events), {"content-type": "text/event-stream", **(headers or {})},
+                   fail_after=fail_after)
+
 
 Handler = Callable[[FakeRequest], FakeResponse]
 Route = tuple[str, str, Handler]
@@ -79,6 +86,7 @@ def _load_routes() -> list[tuple[str, re.Pattern[str], Handler]]:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else small responses on kept-alive connections wait ~40 ms for ACKs
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -160,8 +168,12 @@ class FakeProviderServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host = self._server.server_address[0]
+        return f"http://{host!s}:{self.port}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     def record(self, request: FakeRequest) -> None:
         with self._lock:

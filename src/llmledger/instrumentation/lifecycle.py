@@ -225,7 +225,10 @@ class Lifecycle:
                 return on_result(call, result)
             return async_wrapper
 
-        if target.style == "sync_gen":
+        if target.style in ("sync_gen", "async_gen"):
+            trace_generator: Callable[..., Any] = (
+                traced_generator if target.style == "sync_gen" else traced_async_generator)
+
             def gen_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> Any:
                 call = start(adapter, target, instance, args, kwargs)
@@ -233,19 +236,8 @@ class Lifecycle:
                     return wrapped(*args, **kwargs)
                 generator = wrapped(*args, **(call.request.kwargs or kwargs))
                 call.handler = _safe_handler(adapter, target, call.request)
-                return _traced_generator(generator, call)
+                return trace_generator(generator, call)
             return gen_wrapper
-
-        if target.style == "async_gen":
-            def agen_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
-                             kwargs: dict[str, Any]) -> Any:
-                call = start(adapter, target, instance, args, kwargs)
-                if call is None:
-                    return wrapped(*args, **kwargs)
-                generator = wrapped(*args, **(call.request.kwargs or kwargs))
-                call.handler = _safe_handler(adapter, target, call.request)
-                return _traced_async_generator(generator, call)
-            return agen_wrapper
 
         def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                          kwargs: dict[str, Any]) -> Any:
@@ -274,12 +266,27 @@ def _safe_handler(adapter: ProviderAdapter, target: PatchTarget,
         return None
 
 
-def _traced_generator(generator: Iterator[Any], call: Call) -> Iterator[Any]:
+Step = Callable[[], contextlib.AbstractContextManager[object]]
+"""A per-step scope: entered around each ``next`` of a traced generator, never while the user's code
+runs between chunks (google-genai makes its hop log current this way)."""
+
+
+def traced_generator(generator: Iterator[Any], call: Call, step: Step | None = None) -> Iterator[Any]:
     """For SDK generator functions (lazy: the request starts on the first ``next``)."""
     try:
-        for chunk in generator:
-            if not call.on_chunk(chunk):
-                yield chunk
+        if step is None:  # the common case: a plain loop, nothing per chunk but the call's own work
+            for chunk in generator:
+                if not call.on_chunk(chunk):
+                    yield chunk
+        else:
+            while True:
+                with step():
+                    try:
+                        chunk = next(generator)
+                    except StopIteration:
+                        break
+                if not call.on_chunk(chunk):
+                    yield chunk
     except GeneratorExit:
         call.finish_stream(None)
         close = getattr(generator, "close", None)
@@ -292,11 +299,22 @@ def _traced_generator(generator: Iterator[Any], call: Call) -> Iterator[Any]:
     call.finish_stream(None)
 
 
-async def _traced_async_generator(generator: AsyncIterator[Any], call: Call) -> AsyncIterator[Any]:
+async def traced_async_generator(generator: AsyncIterator[Any], call: Call,
+                                 step: Step | None = None) -> AsyncIterator[Any]:
     try:
-        async for chunk in generator:
-            if not call.on_chunk(chunk):
-                yield chunk
+        if step is None:
+            async for chunk in generator:
+                if not call.on_chunk(chunk):
+                    yield chunk
+        else:
+            while True:
+                with step():
+                    try:
+                        chunk = await generator.__anext__()
+                    except StopAsyncIteration:
+                        break
+                if not call.on_chunk(chunk):
+                    yield chunk
     except GeneratorExit:
         call.finish_stream(None)
         aclose = getattr(generator, "aclose", None)
@@ -314,9 +332,9 @@ def wrap_stream(result: Any, call: Call) -> Any:
     from llmledger.instrumentation.streams import AsyncStreamProxy, SyncStreamProxy
 
     if inspect.isgenerator(result):
-        return _traced_generator(result, call)
+        return traced_generator(result, call)
     if inspect.isasyncgen(result):
-        return _traced_async_generator(result, call)
+        return traced_async_generator(result, call)
     if hasattr(result, "__aiter__") or hasattr(result, "__anext__"):
         return AsyncStreamProxy(result, call)
     return SyncStreamProxy(result, call)

@@ -80,10 +80,6 @@ def _assert_contract(harness, platform: str, message, port: int) -> None:
                           gen_ai__token__type="cache_creation") == 100
 
 
-def _port(fake_provider) -> int:
-    return int(fake_provider.url.rsplit(":", 1)[1])
-
-
 @pytest.mark.parametrize("api", ["messages", "beta"])
 @pytest.mark.parametrize("platform", list(PLATFORMS))
 def test_create_on_every_platform(harness, fake_provider, platform, api):
@@ -94,7 +90,7 @@ def test_create_on_every_platform(harness, fake_provider, platform, api):
                                   extra_headers=USAGE)
     assert message.content[0].text == "Hello from the fake provider."
     assert message.usage.input_tokens == 600  # the SDK's own object is untouched
-    _assert_contract(harness, platform, message, _port(fake_provider))
+    _assert_contract(harness, platform, message, fake_provider.port)
 
 
 def test_bedrock_is_priced_by_the_inference_profile_called(harness, fake_provider):
@@ -115,7 +111,7 @@ async def test_async_create_on_every_platform(harness, fake_provider, platform, 
     with llmledger.customer("c1", plan="pro"):
         message = await resource.create(model=PLATFORMS[platform][1], max_tokens=512, messages=MSG,
                                         extra_headers=USAGE)
-    _assert_contract(harness, platform, message, _port(fake_provider))
+    _assert_contract(harness, platform, message, fake_provider.port)
 
 
 OTHER_CLOUDS = {
@@ -163,7 +159,7 @@ def test_parse_is_one_span(harness, fake_provider, api):
         parsed = resource.parse(model="claude-haiku-4-5", max_tokens=512, messages=MSG,
                                 output_format=Verdict, extra_headers=USAGE)
     assert parsed.parsed_output == Verdict(city="fake", n=1)
-    _assert_contract(harness, "anthropic", parsed, _port(fake_provider))
+    _assert_contract(harness, "anthropic", parsed, fake_provider.port)
 
 
 async def test_async_parse_on_bedrock_beta(harness, fake_provider):
@@ -172,7 +168,7 @@ async def test_async_parse_on_bedrock_beta(harness, fake_provider):
         parsed = await client.beta.messages.parse(model=PLATFORMS["bedrock"][1], max_tokens=512,
                                                   messages=MSG, output_format=Verdict, extra_headers=USAGE)
     assert parsed.parsed_output.n == 1
-    _assert_contract(harness, "bedrock", parsed, _port(fake_provider))
+    _assert_contract(harness, "bedrock", parsed, fake_provider.port)
 
 
 def test_with_raw_response_is_priced_and_still_the_users(harness, fake_provider):
@@ -182,7 +178,7 @@ def test_with_raw_response_is_priced_and_still_the_users(harness, fake_provider)
                                                         messages=MSG, extra_headers=USAGE)
     assert raw.headers["request-id"].startswith("req_")
     message = raw.parse()
-    _assert_contract(harness, "anthropic", message, _port(fake_provider))
+    _assert_contract(harness, "anthropic", message, fake_provider.port)
 
 
 async def test_async_with_raw_response_is_recorded_without_usage(harness, fake_provider):

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 import urllib3.exceptions
-from botocore.config import Config
 from botocore.eventstream import EventStream
 
 import llmledger
 from harness import Harness, instrumented
-from llmledger.fake_provider import FakeProviderServer
 
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 NOVA = "amazon.nova-pro-v1:0"
@@ -28,21 +26,8 @@ CACHED_CALL = {"x-fake-input-tokens": "10000", "x-fake-cached-tokens": "2000",
 CACHED_CALL_COST = Decimal("0.04026")
 
 
-def bedrock(fake: FakeProviderServer, headers: dict[str, str] | None = None, service: str = "bedrock-runtime",
-            ) -> Any:
-    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",
-                          endpoint_url=fake.url, config=Config(retries={"total_max_attempts": 1}))
-
-    def add_fake_headers(request: Any, **_: Any) -> None:
-        for name, value in (headers or {}).items():
-            request.headers[name] = value
-
-    client.meta.events.register(f"before-sign.{service}.*", add_fake_headers)
-    return client
-
-
-def test_converse_tokens_cost_and_customer(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    client = bedrock(fake_provider, CACHED_CALL)
+def test_converse_tokens_cost_and_customer(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    client = bedrock_runtime(CACHED_CALL)
     with llmledger.customer("c1", plan="pro", feature="summarize"):
         response = client.converse(modelId=SONNET, messages=MESSAGES)
 
@@ -68,23 +53,23 @@ def test_converse_tokens_cost_and_customer(fake_provider: FakeProviderServer, ha
     assert harness.sum_of("llmledger.customer.cost", customer__id="c1") == pytest.approx(0.04026)
 
 
-def test_converse_service_tier_from_response(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    client = bedrock(fake_provider, {"x-fake-service-tier": "flex"})
+def test_converse_service_tier_from_response(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    client = bedrock_runtime({"x-fake-service-tier": "flex"})
     client.converse(modelId=NOVA, messages=MESSAGES, serviceTier={"type": "priority"})
     assert harness.records[0].modifiers.service_tier == "flex"  # what served the call wins
 
 
-def test_converse_request_service_tier(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    client = bedrock(fake_provider)
+def test_converse_request_service_tier(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    client = bedrock_runtime()
     client.converse(modelId=NOVA, messages=MESSAGES, serviceTier={"type": "priority"})
     assert harness.records[0].modifiers.service_tier == "priority"
 
 
-def test_converse_stream_same_events_and_usage(fake_provider: FakeProviderServer) -> None:
+def test_converse_stream_same_events_and_usage(bedrock_runtime: Callable[..., Any]) -> None:
     headers = {"x-fake-input-tokens": "1000", "x-fake-cached-tokens": "400", "x-fake-output-tokens": "100"}
-    plain = list(bedrock(fake_provider, headers).converse_stream(modelId=NOVA, messages=MESSAGES)["stream"])
+    plain = list(bedrock_runtime(headers).converse_stream(modelId=NOVA, messages=MESSAGES)["stream"])
     with instrumented() as harness, llmledger.customer("c2"):
-        response = bedrock(fake_provider, headers).converse_stream(modelId=NOVA, messages=MESSAGES)
+        response = bedrock_runtime(headers).converse_stream(modelId=NOVA, messages=MESSAGES)
         stream = response["stream"]
         assert isinstance(stream, EventStream)
         events = list(stream)
@@ -102,8 +87,8 @@ def test_converse_stream_same_events_and_usage(fake_provider: FakeProviderServer
     assert attrs["gen_ai.response.finish_reasons"] == ("end_turn",)
 
 
-def test_client_created_before_instrumentation(fake_provider: FakeProviderServer) -> None:
-    client = bedrock(fake_provider, CACHED_CALL)
+def test_client_created_before_instrumentation(bedrock_runtime: Callable[..., Any]) -> None:
+    client = bedrock_runtime(CACHED_CALL)
     with instrumented() as harness:
         client.converse(modelId=SONNET, messages=MESSAGES)
         list(client.converse_stream(modelId=SONNET, messages=MESSAGES)["stream"])
@@ -111,22 +96,22 @@ def test_client_created_before_instrumentation(fake_provider: FakeProviderServer
     assert harness.records[1].stream
 
 
-def test_other_aws_calls_pass_through(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    s3 = bedrock(fake_provider, service="s3")
+def test_other_aws_calls_pass_through(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    s3 = bedrock_runtime(service="s3")
     with pytest.raises(botocore.exceptions.ClientError):
         s3.list_buckets()  # the fake has no S3 route: a 404, raised by botocore as usual
     assert harness.spans() == [] and harness.records == []
 
 
-def test_uninstrument_restores_botocore(fake_provider: FakeProviderServer) -> None:
+def test_uninstrument_restores_botocore(bedrock_runtime: Callable[..., Any]) -> None:
     with instrumented() as harness:
         pass
-    bedrock(fake_provider).converse(modelId=NOVA, messages=MESSAGES)
+    bedrock_runtime().converse(modelId=NOVA, messages=MESSAGES)
     assert harness.records == []
 
 
-def test_error_status_passes_unchanged(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    client = bedrock(fake_provider, {"x-fake-status": "429"})
+def test_error_status_passes_unchanged(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    client = bedrock_runtime({"x-fake-status": "429"})
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         client.converse(modelId=NOVA, messages=MESSAGES)
     assert raised.value.response["Error"]["Code"] == "ThrottlingException"
@@ -136,8 +121,8 @@ def test_error_status_passes_unchanged(fake_provider: FakeProviderServer, harnes
     assert harness.span().status.status_code.name == "ERROR"
 
 
-def test_stream_cut_midway(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    response = bedrock(fake_provider, {"x-fake-fail-after": "3"}).converse_stream(modelId=NOVA, messages=MESSAGES)
+def test_stream_cut_midway(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    response = bedrock_runtime({"x-fake-fail-after": "3"}).converse_stream(modelId=NOVA, messages=MESSAGES)
     seen = []
     with pytest.raises(urllib3.exceptions.ProtocolError):
         for event in response["stream"]:
@@ -148,17 +133,17 @@ def test_stream_cut_midway(fake_provider: FakeProviderServer, harness: Harness) 
     assert harness.span().status.status_code.name == "ERROR"
 
 
-def test_stream_exception_event(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_stream_exception_event(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
     headers = {"x-fake-fail-after": "2", "x-fake-stream-error": "modelStreamErrorException"}
-    response = bedrock(fake_provider, headers).converse_stream(modelId=NOVA, messages=MESSAGES)
+    response = bedrock_runtime(headers).converse_stream(modelId=NOVA, messages=MESSAGES)
     with pytest.raises(botocore.exceptions.EventStreamError) as raised:
         list(response["stream"])
     assert raised.value.response["Error"]["Code"] == "modelStreamErrorException"
     assert harness.records[0].error_type == "EventStreamError"
 
 
-def test_break_early_then_close(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    stream = bedrock(fake_provider).converse_stream(modelId=NOVA, messages=MESSAGES)["stream"]
+def test_break_early_then_close(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    stream = bedrock_runtime().converse_stream(modelId=NOVA, messages=MESSAGES)["stream"]
     for _ in stream:
         break
     assert harness.records == []  # still open: the caller may go on reading
@@ -167,16 +152,16 @@ def test_break_early_then_close(fake_provider: FakeProviderServer, harness: Harn
     assert record.error_type is None and record.usage is None and record.cost.status == "no_usage"
 
 
-def test_abandoned_stream_is_recorded(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    response = bedrock(fake_provider).converse_stream(modelId=NOVA, messages=MESSAGES)
+def test_abandoned_stream_is_recorded(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    response = bedrock_runtime().converse_stream(modelId=NOVA, messages=MESSAGES)
     next(iter(response["stream"]))
     del response
     assert len(harness.records) == 1 and harness.records[0].stream
 
 
 @pytest.mark.parametrize("mode", ["omit", "malformed"])
-def test_usage_missing_or_malformed(fake_provider: FakeProviderServer, harness: Harness, mode: str) -> None:
-    client = bedrock(fake_provider, {"x-fake-usage": mode})
+def test_usage_missing_or_malformed(bedrock_runtime: Callable[..., Any], harness: Harness, mode: str) -> None:
+    client = bedrock_runtime({"x-fake-usage": mode})
     response = client.converse(modelId=NOVA, messages=MESSAGES)
     events = list(client.converse_stream(modelId=NOVA, messages=MESSAGES)["stream"])
     assert response["output"]["message"]["content"][0]["text"]
@@ -185,9 +170,9 @@ def test_usage_missing_or_malformed(fake_provider: FakeProviderServer, harness: 
     assert [r.usage for r in harness.records] == [None, None]
 
 
-def test_arn_model_id_is_recorded_as_given(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_arn_model_id_is_recorded_as_given(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
     arn = f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA}"
-    bedrock(fake_provider, {"x-fake-input-tokens": "1000", "x-fake-output-tokens": "100"}).converse(
+    bedrock_runtime({"x-fake-input-tokens": "1000", "x-fake-output-tokens": "100"}).converse(
         modelId=arn, messages=MESSAGES)
     record = harness.records[0]
     assert record.request_model == arn
@@ -195,8 +180,8 @@ def test_arn_model_id_is_recorded_as_given(fake_provider: FakeProviderServer, ha
     assert record.cost.total == Decimal("0.00112")
 
 
-def test_unknown_model_is_unpriced(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    bedrock(fake_provider).converse(modelId="cohere.command-r-v1:0", messages=MESSAGES)
+def test_unknown_model_is_unpriced(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    bedrock_runtime().converse(modelId="cohere.command-r-v1:0", messages=MESSAGES)
     record = harness.records[0]
     assert record.usage is not None and record.usage.input_tokens > 0
     assert record.cost.status == "unpriced" and record.cost.total is None

@@ -7,20 +7,18 @@ by ``bedrock_routes``: both speak Bedrock's wire format (token headers, invocati
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 import urllib3.exceptions
-from botocore.config import Config
 from botocore.eventstream import EventStream
 from botocore.response import StreamingBody
 
 import llmledger
 from harness import Harness, instrumented
-from llmledger.fake_provider import FakeProviderServer
 
 HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-pro-v1:0"
@@ -38,24 +36,11 @@ CACHE_WRITE_COST = Decimal("0.007")
 # (priced as 5-minute writes, $1.25, it would be 0.002 + 0.0025 + 0.001 = 0.0055)
 
 
-def bedrock(fake: FakeProviderServer, headers: dict[str, str] | None = None) -> Any:
-    client = boto3.client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x", endpoint_url=fake.url,
-                          config=Config(retries={"total_max_attempts": 1}))
-
-    def add_fake_headers(request: Any, **_: Any) -> None:
-        for name, value in (headers or {}).items():
-            request.headers[name] = value
-
-    client.meta.events.register("before-sign.bedrock-runtime.*", add_fake_headers)
-    return client
-
-
-def test_invoke_usage_from_headers_leaves_body_unread(fake_provider: FakeProviderServer,
+def test_invoke_usage_from_headers_leaves_body_unread(bedrock_runtime: Callable[..., Any],
                                                       harness: Harness) -> None:
     headers = {"x-fake-input-tokens": "1000", "x-fake-cached-tokens": "400", "x-fake-output-tokens": "100"}
     with llmledger.customer("c1", plan="pro"):
-        response = bedrock(fake_provider, headers).invoke_model(modelId=NOVA, body=NOVA_BODY)
+        response = bedrock_runtime(headers).invoke_model(modelId=NOVA, body=NOVA_BODY)
     body = response["body"]
     assert type(body) is StreamingBody and body._amount_read == 0  # still the SDK's own, unread
     assert json.loads(body.read())["usage"]["cacheReadInputTokenCount"] == 400
@@ -67,11 +52,11 @@ def test_invoke_usage_from_headers_leaves_body_unread(fake_provider: FakeProvide
     assert harness.span().attributes["customer.plan"] == "pro"
 
 
-def test_invoke_cache_writes_read_ttl_split(fake_provider: FakeProviderServer) -> None:
-    plain = json.loads(bedrock(fake_provider, CACHE_WRITE_CALL).invoke_model(
+def test_invoke_cache_writes_read_ttl_split(bedrock_runtime: Callable[..., Any]) -> None:
+    plain = json.loads(bedrock_runtime(CACHE_WRITE_CALL).invoke_model(
         modelId=HAIKU, body=ANTHROPIC_BODY)["body"].read())
     with instrumented() as harness:
-        response = bedrock(fake_provider, CACHE_WRITE_CALL).invoke_model(modelId=HAIKU, body=ANTHROPIC_BODY)
+        response = bedrock_runtime(CACHE_WRITE_CALL).invoke_model(modelId=HAIKU, body=ANTHROPIC_BODY)
         body = response["body"]
         assert isinstance(body, StreamingBody)
         data = json.loads(body.read())
@@ -82,16 +67,16 @@ def test_invoke_cache_writes_read_ttl_split(fake_provider: FakeProviderServer) -
     assert record.cost.total == CACHE_WRITE_COST
 
 
-def test_invoke_streaming_body_helpers_still_work(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    response = bedrock(fake_provider, CACHE_WRITE_CALL).invoke_model(modelId=HAIKU, body=ANTHROPIC_BODY)
+def test_invoke_streaming_body_helpers_still_work(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    response = bedrock_runtime(CACHE_WRITE_CALL).invoke_model(modelId=HAIKU, body=ANTHROPIC_BODY)
     lines = list(response["body"].iter_lines())
     assert len(lines) == 1 and json.loads(lines[0])["type"] == "message"
     assert harness.records[0].cost.total == CACHE_WRITE_COST
 
 
-def test_invoke_llama_and_service_tier(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_invoke_llama_and_service_tier(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
     headers = {"x-fake-input-tokens": "2000", "x-fake-output-tokens": "300"}
-    response = bedrock(fake_provider, headers).invoke_model(modelId=LLAMA, body=LLAMA_BODY, serviceTier="priority")
+    response = bedrock_runtime(headers).invoke_model(modelId=LLAMA, body=LLAMA_BODY, serviceTier="priority")
     assert response["serviceTier"] == "priority"
     assert json.loads(response["body"].read())["generation"]
     record = harness.records[0]
@@ -99,15 +84,15 @@ def test_invoke_llama_and_service_tier(fake_provider: FakeProviderServer, harnes
     assert record.usage is not None and (record.usage.input_tokens, record.usage.output_tokens) == (2000, 300)
 
 
-def test_invoke_llama_cost(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_invoke_llama_cost(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
     headers = {"x-fake-input-tokens": "2000", "x-fake-output-tokens": "300"}
-    bedrock(fake_provider, headers).invoke_model(modelId=LLAMA, body=LLAMA_BODY)
+    bedrock_runtime(headers).invoke_model(modelId=LLAMA, body=LLAMA_BODY)
     # meta.llama3-3-70b-instruct ($0.72 in and out): 2000*0.72 + 300*0.72 = 0.00144 + 0.000216 = 0.001656
     assert harness.records[0].cost.total == Decimal("0.001656")
 
 
-def test_invoke_application_profile_arn(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    response = bedrock(fake_provider, CACHE_WRITE_CALL).invoke_model(modelId=PROFILE_ARN, body=ANTHROPIC_BODY)
+def test_invoke_application_profile_arn(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    response = bedrock_runtime(CACHE_WRITE_CALL).invoke_model(modelId=PROFILE_ARN, body=ANTHROPIC_BODY)
     assert json.loads(response["body"].read())["type"] == "message"
     record = harness.records[0]
     assert record.request_model == PROFILE_ARN
@@ -117,25 +102,25 @@ def test_invoke_application_profile_arn(fake_provider: FakeProviderServer, harne
 
 
 @pytest.mark.parametrize("mode", ["omit", "malformed"])
-def test_invoke_usage_missing_or_malformed(fake_provider: FakeProviderServer, harness: Harness,
+def test_invoke_usage_missing_or_malformed(bedrock_runtime: Callable[..., Any], harness: Harness,
                                            mode: str) -> None:
-    response = bedrock(fake_provider, {"x-fake-usage": mode}).invoke_model(modelId=NOVA, body=NOVA_BODY)
+    response = bedrock_runtime({"x-fake-usage": mode}).invoke_model(modelId=NOVA, body=NOVA_BODY)
     assert json.loads(response["body"].read())["output"]
     assert harness.records[0].usage is None and harness.records[0].cost.status == "no_usage"
 
 
-def test_invoke_error_passes_unchanged(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_invoke_error_passes_unchanged(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as raised:
-        bedrock(fake_provider, {"x-fake-status": "400"}).invoke_model(modelId=NOVA, body=NOVA_BODY)
+        bedrock_runtime({"x-fake-status": "400"}).invoke_model(modelId=NOVA, body=NOVA_BODY)
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert harness.records[0].error_type == "ValidationException"
 
 
 @pytest.mark.parametrize("model, body", [(NOVA, NOVA_BODY), (LLAMA, LLAMA_BODY), (HAIKU, ANTHROPIC_BODY)])
-def test_invoke_stream_same_chunks(fake_provider: FakeProviderServer, model: str, body: str) -> None:
-    plain = list(bedrock(fake_provider).invoke_model_with_response_stream(modelId=model, body=body)["body"])
+def test_invoke_stream_same_chunks(bedrock_runtime: Callable[..., Any], model: str, body: str) -> None:
+    plain = list(bedrock_runtime().invoke_model_with_response_stream(modelId=model, body=body)["body"])
     with instrumented() as harness:
-        stream = bedrock(fake_provider).invoke_model_with_response_stream(modelId=model, body=body)["body"]
+        stream = bedrock_runtime().invoke_model_with_response_stream(modelId=model, body=body)["body"]
         assert isinstance(stream, EventStream)
         chunks = list(stream)
     assert [json.loads(c["chunk"]["bytes"]).keys() for c in chunks] == \
@@ -144,8 +129,8 @@ def test_invoke_stream_same_chunks(fake_provider: FakeProviderServer, model: str
     assert harness.records[0].usage is not None
 
 
-def test_invoke_stream_anthropic_usage_and_ttl(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    stream = bedrock(fake_provider, CACHE_WRITE_CALL).invoke_model_with_response_stream(
+def test_invoke_stream_anthropic_usage_and_ttl(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    stream = bedrock_runtime(CACHE_WRITE_CALL).invoke_model_with_response_stream(
         modelId=HAIKU, body=ANTHROPIC_BODY)["body"]
     for _ in stream:
         pass
@@ -157,23 +142,23 @@ def test_invoke_stream_anthropic_usage_and_ttl(fake_provider: FakeProviderServer
     assert record.cost.total == CACHE_WRITE_COST
 
 
-def test_invoke_stream_nova_cost(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_invoke_stream_nova_cost(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
     headers = {"x-fake-input-tokens": "1000", "x-fake-cached-tokens": "400", "x-fake-output-tokens": "100"}
-    list(bedrock(fake_provider, headers).invoke_model_with_response_stream(modelId=NOVA, body=NOVA_BODY)["body"])
+    list(bedrock_runtime(headers).invoke_model_with_response_stream(modelId=NOVA, body=NOVA_BODY)["body"])
     record = harness.records[0]
     assert record.finish_reasons == ("end_turn",)
     assert record.cost.total == Decimal("0.00088")  # as the non-streamed Nova call above
 
 
-def test_invoke_stream_client_before_instrumentation(fake_provider: FakeProviderServer) -> None:
-    client = bedrock(fake_provider, {"x-fake-input-tokens": "2000", "x-fake-output-tokens": "300"})
+def test_invoke_stream_client_before_instrumentation(bedrock_runtime: Callable[..., Any]) -> None:
+    client = bedrock_runtime({"x-fake-input-tokens": "2000", "x-fake-output-tokens": "300"})
     with instrumented() as harness:
         list(client.invoke_model_with_response_stream(modelId=LLAMA, body=LLAMA_BODY)["body"])
     assert harness.records[0].cost.total == Decimal("0.001656")  # as test_invoke_llama_cost
 
 
-def test_invoke_stream_cut(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    stream = bedrock(fake_provider, {"x-fake-fail-after": "2"}).invoke_model_with_response_stream(
+def test_invoke_stream_cut(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    stream = bedrock_runtime({"x-fake-fail-after": "2"}).invoke_model_with_response_stream(
         modelId=NOVA, body=NOVA_BODY)["body"]
     with pytest.raises(urllib3.exceptions.ProtocolError):
         list(stream)
@@ -181,9 +166,9 @@ def test_invoke_stream_cut(fake_provider: FakeProviderServer, harness: Harness) 
     assert record.error_type == "ProtocolError" and record.usage is None
 
 
-def test_invoke_stream_exception_event(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_invoke_stream_exception_event(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
     headers = {"x-fake-fail-after": "3", "x-fake-stream-error": "throttlingException"}
-    stream = bedrock(fake_provider, headers).invoke_model_with_response_stream(
+    stream = bedrock_runtime(headers).invoke_model_with_response_stream(
         modelId=LLAMA, body=LLAMA_BODY)["body"]
     received = []
     with pytest.raises(botocore.exceptions.EventStreamError):
@@ -194,7 +179,7 @@ def test_invoke_stream_exception_event(fake_provider: FakeProviderServer, harnes
     assert harness.span().status.status_code.name == "ERROR"
 
 
-def test_invoke_stream_usage_missing(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    list(bedrock(fake_provider, {"x-fake-usage": "omit"}).invoke_model_with_response_stream(
+def test_invoke_stream_usage_missing(bedrock_runtime: Callable[..., Any], harness: Harness) -> None:
+    list(bedrock_runtime({"x-fake-usage": "omit"}).invoke_model_with_response_stream(
         modelId=LLAMA, body=LLAMA_BODY)["body"])
     assert harness.records[0].cost.status == "no_usage"

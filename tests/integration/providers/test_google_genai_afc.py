@@ -5,7 +5,6 @@ only the last request's usage. The cost must be the sum of both, in exactly one 
 from __future__ import annotations
 
 import pytest
-from google import genai
 from google.genai import errors, types
 
 import llmledger
@@ -35,9 +34,9 @@ def config(headers: dict[str, str] | None = None, **fields) -> types.GenerateCon
 
 
 @pytest.fixture()
-def client(fake_provider):
+def client(gemini):
     calls.clear()
-    return genai.Client(api_key="x", http_options=types.HttpOptions(base_url=fake_provider.url))
+    return gemini
 
 
 def _hops(fake_provider, since: int) -> list[str]:

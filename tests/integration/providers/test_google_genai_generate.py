@@ -6,9 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from google import genai
 from google.genai import errors, types
-from google.oauth2.credentials import Credentials
 
 import llmledger
 
@@ -25,17 +23,6 @@ MODEL = "gemini-2.5-flash"
 
 def config(headers: dict[str, str] | None = None, **fields) -> types.GenerateContentConfig:
     return types.GenerateContentConfig(http_options=types.HttpOptions(headers=headers or USAGE), **fields)
-
-
-@pytest.fixture()
-def gemini(fake_provider):
-    return genai.Client(api_key="x", http_options=types.HttpOptions(base_url=fake_provider.url))
-
-
-@pytest.fixture()
-def vertex(fake_provider):
-    return genai.Client(vertexai=True, project="p", location="us-central1", credentials=Credentials(token="t"),
-                        http_options=types.HttpOptions(base_url=fake_provider.url))
 
 
 def _assert_priced(harness, provider: str, response, port: int, operation: str = "generate_content"):
@@ -61,35 +48,31 @@ def _assert_priced(harness, provider: str, response, port: int, operation: str =
     assert harness.sum_of("llmledger.customer.tokens", customer__id="c1", gen_ai__token__type="reasoning") == 50
 
 
-def _port(fake_provider) -> int:
-    return int(fake_provider.url.rsplit(":", 1)[1])
-
-
 @pytest.mark.parametrize(("platform", "provider", "model"), [
     ("gemini", "gcp.gemini", MODEL), ("gemini", "gcp.gemini", f"models/{MODEL}"),
-    ("vertex", "gcp.vertex_ai", MODEL), ("vertex", "gcp.vertex_ai", f"publishers/google/models/{MODEL}")])
+    ("genai_vertex", "gcp.vertex_ai", MODEL), ("genai_vertex", "gcp.vertex_ai", f"publishers/google/models/{MODEL}")])
 def test_generate_content(request, harness, fake_provider, platform, provider, model):
     client = request.getfixturevalue(platform)
     with llmledger.customer("c1", plan="pro"):
         response = client.models.generate_content(model=model, contents="Plan my trip.", config=config())
     assert response.text == "Hello from the fake provider."
     assert response.usage_metadata.prompt_token_count == 980  # the SDK's own object is untouched
-    _assert_priced(harness, provider, response, _port(fake_provider))
+    _assert_priced(harness, provider, response, fake_provider.port)
 
 
-@pytest.mark.parametrize(("platform", "provider"), [("gemini", "gcp.gemini"), ("vertex", "gcp.vertex_ai")])
+@pytest.mark.parametrize(("platform", "provider"), [("gemini", "gcp.gemini"), ("genai_vertex", "gcp.vertex_ai")])
 async def test_async_generate_content(request, harness, fake_provider, platform, provider):
     client = request.getfixturevalue(platform)
     with llmledger.customer("c1", plan="pro"):
         response = await client.aio.models.generate_content(model=MODEL, contents="Plan my trip.", config=config())
-    _assert_priced(harness, provider, response, _port(fake_provider))
+    _assert_priced(harness, provider, response, fake_provider.port)
 
 
 def test_chat_send_message_is_one_span_per_turn(harness, gemini, fake_provider):
     chat = gemini.chats.create(model=MODEL, config=config())
     with llmledger.customer("c1", plan="pro"):
         response = chat.send_message("hi")
-    _assert_priced(harness, "gcp.gemini", response, _port(fake_provider))
+    _assert_priced(harness, "gcp.gemini", response, fake_provider.port)
     harness.clear()
     with llmledger.customer("c1", plan="pro"):
         chat.send_message("and again")
@@ -101,7 +84,7 @@ async def test_async_chat(harness, gemini, fake_provider):
     chat = gemini.aio.chats.create(model=MODEL, config=config())
     with llmledger.customer("c1", plan="pro"):
         response = await chat.send_message("hi")
-    _assert_priced(harness, "gcp.gemini", response, _port(fake_provider))
+    _assert_priced(harness, "gcp.gemini", response, fake_provider.port)
 
 
 def test_embed_content_on_the_gemini_api(harness, gemini):
@@ -119,8 +102,8 @@ def test_embed_content_on_the_gemini_api(harness, gemini):
     assert attrs["customer.id"] == "c1"
 
 
-async def test_async_embed_content_on_vertex(harness, vertex):
-    await vertex.aio.models.embed_content(
+async def test_async_embed_content_on_vertex(harness, genai_vertex):
+    await genai_vertex.aio.models.embed_content(
         model="gemini-embedding-001", contents=["only one"],
         config=types.EmbedContentConfig(http_options=types.HttpOptions(headers={"x-fake-input-tokens": "4000"})))
     attrs = harness.span().attributes
@@ -128,8 +111,8 @@ async def test_async_embed_content_on_vertex(harness, vertex):
     assert attrs["gen_ai.usage.cost"] == pytest.approx(0.0006)  # 4000 * $0.15/M
 
 
-def test_vertex_predict_embeddings_count_the_statistics(harness, vertex, fake_provider):
-    result = vertex.models.embed_content(
+def test_vertex_predict_embeddings_count_the_statistics(harness, genai_vertex, fake_provider):
+    result = genai_vertex.models.embed_content(
         model="text-embedding-005", contents=["a", "b", "c"],
         config=types.EmbedContentConfig(http_options=types.HttpOptions(headers={"x-fake-input-tokens": "31"})))
     assert fake_provider.requests[-1].path.endswith("text-embedding-005:predict")
@@ -152,9 +135,9 @@ def test_sdk_errors_pass_unchanged_and_mark_the_span(harness, gemini, status, er
     assert harness.sum_of("llmledger.customer.calls", customer__id="c-err", error__type=error.__name__) == 1
 
 
-async def test_async_error_passes_unchanged(harness, vertex):
+async def test_async_error_passes_unchanged(harness, genai_vertex):
     with pytest.raises(errors.ClientError):
-        await vertex.aio.models.embed_content(
+        await genai_vertex.aio.models.embed_content(
             model="gemini-embedding-001", contents=["x"],
             config=types.EmbedContentConfig(http_options=types.HttpOptions(headers={"x-fake-status": "400"})))
     assert harness.span().attributes["error.type"] == "ClientError"
@@ -176,9 +159,9 @@ def test_malformed_usage_is_no_usage_and_warned(harness, gemini, caplog):
     assert "usage it cannot read" in caplog.text
 
 
-def test_traffic_type_and_requested_tier_are_price_modifiers(harness, vertex, gemini):
-    vertex.models.generate_content(model=MODEL, contents="hi",
-                                   config=config({**USAGE, "x-fake-service-tier": "ON_DEMAND_PRIORITY"}))
+def test_traffic_type_and_requested_tier_are_price_modifiers(harness, genai_vertex, gemini):
+    genai_vertex.models.generate_content(model=MODEL, contents="hi",
+                                         config=config({**USAGE, "x-fake-service-tier": "ON_DEMAND_PRIORITY"}))
     gemini.models.generate_content(model=MODEL, contents="hi", config=config(service_tier="flex"))
     reported, requested = harness.records
     assert reported.modifiers.service_tier == "ON_DEMAND_PRIORITY"

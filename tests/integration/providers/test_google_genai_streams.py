@@ -7,9 +7,7 @@ import gc
 
 import httpx2
 import pytest
-from google import genai
 from google.genai import errors, types
-from google.oauth2.credentials import Credentials
 
 import llmledger
 from harness import instrumented
@@ -23,17 +21,6 @@ MODEL = "gemini-2.5-flash"
 
 def config(headers: dict[str, str] | None = None) -> types.GenerateContentConfig:
     return types.GenerateContentConfig(http_options=types.HttpOptions(headers=headers or USAGE))
-
-
-@pytest.fixture()
-def gemini(fake_provider):
-    return genai.Client(api_key="x", http_options=types.HttpOptions(base_url=fake_provider.url))
-
-
-@pytest.fixture()
-def vertex(fake_provider):
-    return genai.Client(vertexai=True, project="p", location="us-central1", credentials=Credentials(token="t"),
-                        http_options=types.HttpOptions(base_url=fake_provider.url))
 
 
 def _dump(chunks) -> list:
@@ -57,7 +44,7 @@ def _assert_priced(harness, provider: str = "gcp.gemini") -> dict:
     return attrs
 
 
-@pytest.mark.parametrize(("platform", "provider"), [("gemini", "gcp.gemini"), ("vertex", "gcp.vertex_ai")])
+@pytest.mark.parametrize(("platform", "provider"), [("gemini", "gcp.gemini"), ("genai_vertex", "gcp.vertex_ai")])
 def test_stream_is_transparent_and_priced(request, platform, provider):
     client = request.getfixturevalue(platform)
     baseline = list(client.models.generate_content_stream(model=MODEL, contents="hi", config=config()))
@@ -92,8 +79,8 @@ def test_chat_stream(gemini):
     assert [c.model_dump() for c in chat.get_history()] == [c.model_dump() for c in plain.get_history()]
 
 
-async def test_async_chat_stream(harness, vertex):
-    chat = vertex.aio.chats.create(model=MODEL, config=config())
+async def test_async_chat_stream(harness, genai_vertex):
+    chat = genai_vertex.aio.chats.create(model=MODEL, config=config())
     with llmledger.customer("c1", plan="pro"):
         chunks = [c async for c in await chat.send_message_stream("hi")]
     assert len(chunks) == 4
@@ -152,8 +139,8 @@ def test_stream_cut_midway_reraises_and_marks_the_span(harness, gemini):
     assert harness.sum_of("llmledger.customer.calls", customer__id="c1", error__type="RemoteProtocolError") == 1
 
 
-async def test_async_stream_cut_midway(harness, vertex):
-    stream = await vertex.aio.models.generate_content_stream(
+async def test_async_stream_cut_midway(harness, genai_vertex):
+    stream = await genai_vertex.aio.models.generate_content_stream(
         model=MODEL, contents="hi", config=config({**USAGE, "x-fake-fail-after": "1"}))
     with pytest.raises(httpx2.RemoteProtocolError):
         async for _ in stream:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import warnings
 from decimal import Decimal
 from typing import Any
 
@@ -100,6 +102,19 @@ def test_streaming_response_body_left_to_user(fake_provider: FakeProviderServer,
             model=LLAMA, messages=MESSAGES, extra_headers=TOKENS) as response:
         assert response.parse().usage is not None
     assert len(harness.records) == 1 and harness.records[0].cost.status == "no_usage"
+
+
+async def test_async_raw_response_body_left_to_user(fake_provider: FakeProviderServer, harness: Harness) -> None:
+    async_client = groq.AsyncGroq(api_key="x", base_url=fake_provider.url, max_retries=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = await async_client.chat.completions.with_raw_response.create(model=LLAMA, messages=MESSAGES,
+                                                                           extra_headers=TOKENS)
+        gc.collect()
+    assert (await raw.parse()).usage.prompt_tokens == 10000
+    # Its ``parse()`` is a coroutine the user awaits: llmledger neither calls it nor leaves one un-awaited.
+    assert len(harness.records) == 1 and harness.records[0].cost.status == "no_usage"
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
 
 
 def test_error_passes_unchanged(fake_provider: FakeProviderServer, harness: Harness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,6 @@ from mistralai.client.utils.eventstreaming import EventStream, EventStreamAsync
 
 import llmledger
 from harness import Harness, instrumented
-from llmledger.fake_provider import FakeProviderServer
 
 MODEL = "mistral-large-2512"
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -23,18 +23,14 @@ CACHED_CALL = {"x-fake-input-tokens": "10000", "x-fake-cached-tokens": "4000", "
 CACHED_CALL_COST = Decimal("0.0047")
 
 
-def mistral(fake: FakeProviderServer) -> Mistral:
-    return Mistral(api_key="x", server_url=fake.url + "/mistral")
-
-
 def comparable(events: list[Any]) -> list[dict[str, Any]]:
     """Stream events without the fields that differ per call (id, timestamps)."""
     return [event.data.model_dump(exclude={"id", "created"}) for event in events]
 
 
-def test_complete_tokens_cost_customer(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_complete_tokens_cost_customer(mistral: Callable[[], Mistral], harness: Harness) -> None:
     with llmledger.customer("c1", plan="pro", feature="chat"):
-        response = mistral(fake_provider).chat.complete(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL)
+        response = mistral().chat.complete(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL)
     assert response.usage.prompt_tokens == 10000
     attrs = harness.span().attributes
     assert attrs["gen_ai.provider.name"] == "mistral_ai"
@@ -50,10 +46,10 @@ def test_complete_tokens_cost_customer(fake_provider: FakeProviderServer, harnes
     assert harness.sum_of("llmledger.customer.cost", customer__id="c1") == pytest.approx(0.0047)
 
 
-def test_stream_same_events_usage_on_last(fake_provider: FakeProviderServer) -> None:
-    plain = list(mistral(fake_provider).chat.stream(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL))
+def test_stream_same_events_usage_on_last(mistral: Callable[[], Mistral]) -> None:
+    plain = list(mistral().chat.stream(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL))
     with instrumented() as harness:
-        stream = mistral(fake_provider).chat.stream(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL)
+        stream = mistral().chat.stream(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL)
         assert isinstance(stream, EventStream)
         events = list(stream)
     assert comparable(events) == comparable(plain)
@@ -63,15 +59,15 @@ def test_stream_same_events_usage_on_last(fake_provider: FakeProviderServer) -> 
     assert record.cost.total == CACHED_CALL_COST
 
 
-def test_stream_as_context_manager(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    with mistral(fake_provider).chat.stream(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL) as stream:
+def test_stream_as_context_manager(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    with mistral().chat.stream(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL) as stream:
         texts = [event.data.choices[0].delta.content for event in stream]
     assert "".join(t for t in texts if isinstance(t, str)) == "Hello from the"
     assert harness.records[0].cost.total == CACHED_CALL_COST
 
 
-def test_stream_break_early_then_close(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    stream = mistral(fake_provider).chat.stream(model=MODEL, messages=MESSAGES)
+def test_stream_break_early_then_close(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    stream = mistral().chat.stream(model=MODEL, messages=MESSAGES)
     for _ in stream:
         break
     assert harness.records == []
@@ -80,8 +76,8 @@ def test_stream_break_early_then_close(fake_provider: FakeProviderServer, harnes
     assert record.error_type is None and record.cost.status == "no_usage"
 
 
-def test_client_created_before_instrumentation(fake_provider: FakeProviderServer) -> None:
-    client = mistral(fake_provider)
+def test_client_created_before_instrumentation(mistral: Callable[[], Mistral]) -> None:
+    client = mistral()
     client.chat.complete(model=MODEL, messages=MESSAGES)  # sub-SDKs are created lazily: create it now
     with instrumented() as harness:
         client.chat.complete(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL)
@@ -89,8 +85,8 @@ def test_client_created_before_instrumentation(fake_provider: FakeProviderServer
     assert [r.cost.total for r in harness.records] == [CACHED_CALL_COST, CACHED_CALL_COST]
 
 
-async def test_async_complete_and_stream(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    client = mistral(fake_provider)
+async def test_async_complete_and_stream(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    client = mistral()
     with llmledger.customer("c-async"):
         await client.chat.complete_async(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL)
         stream = await client.chat.stream_async(model=MODEL, messages=MESSAGES, http_headers=CACHED_CALL)
@@ -106,16 +102,16 @@ async def test_async_complete_and_stream(fake_provider: FakeProviderServer, harn
     assert {s.attributes["customer.id"] for s in harness.spans()} == {"c-async"}
 
 
-def test_error_passes_unchanged(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_error_passes_unchanged(mistral: Callable[[], Mistral], harness: Harness) -> None:
     with pytest.raises(SDKError) as raised:
-        mistral(fake_provider).chat.complete(model=MODEL, messages=MESSAGES, http_headers={"x-fake-status": "429"})
+        mistral().chat.complete(model=MODEL, messages=MESSAGES, http_headers={"x-fake-status": "429"})
     assert raised.value.status_code == 429
     assert harness.records[0].error_type == "SDKError"
     assert harness.span().status.status_code.name == "ERROR"
 
 
-def test_stream_cut_midway(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    stream = mistral(fake_provider).chat.stream(model=MODEL, messages=MESSAGES, http_headers={"x-fake-fail-after": "2"})
+def test_stream_cut_midway(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    stream = mistral().chat.stream(model=MODEL, messages=MESSAGES, http_headers={"x-fake-fail-after": "2"})
     received = []
     with pytest.raises(httpx2.RemoteProtocolError):
         for event in stream:
@@ -125,8 +121,8 @@ def test_stream_cut_midway(fake_provider: FakeProviderServer, harness: Harness) 
 
 
 @pytest.mark.parametrize("mode", ["omit", "malformed"])
-def test_usage_missing_or_malformed(fake_provider: FakeProviderServer, harness: Harness, mode: str) -> None:
-    client = mistral(fake_provider)
+def test_usage_missing_or_malformed(mistral: Callable[[], Mistral], harness: Harness, mode: str) -> None:
+    client = mistral()
     response = client.chat.complete(model=MODEL, messages=MESSAGES, http_headers={"x-fake-usage": mode})
     list(client.chat.stream(model=MODEL, messages=MESSAGES, http_headers={"x-fake-usage": mode}))
     assert response.choices[0].message.content
@@ -134,19 +130,19 @@ def test_usage_missing_or_malformed(fake_provider: FakeProviderServer, harness: 
     assert [r.cost.status for r in harness.records] == ["no_usage", "no_usage"]
 
 
-def test_service_tier_from_usage(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    mistral(fake_provider).chat.complete(model=MODEL, messages=MESSAGES, service_tier="auto",
-                                         http_headers={"x-fake-service-tier": "priority"})
+def test_service_tier_from_usage(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    mistral().chat.complete(model=MODEL, messages=MESSAGES, service_tier="auto",
+                            http_headers={"x-fake-service-tier": "priority"})
     assert harness.records[0].modifiers.service_tier == "priority"
 
 
-def test_parse_is_counted_once(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_parse_is_counted_once(mistral: Callable[[], Mistral], harness: Harness) -> None:
     from pydantic import BaseModel
 
     class Answer(BaseModel):
         text: str
 
-    parsed = mistral(fake_provider).chat.parse(response_format=Answer, model=MODEL, messages=MESSAGES,
-                                               http_headers=CACHED_CALL)
+    parsed = mistral().chat.parse(response_format=Answer, model=MODEL, messages=MESSAGES,
+                                  http_headers=CACHED_CALL)
     assert parsed.choices[0].message.parsed == Answer(text="Hello from the fake provider.")
     assert len(harness.records) == 1 and harness.records[0].cost.total == CACHED_CALL_COST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -18,12 +19,8 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 TOKENS = {"x-fake-input-tokens": "10000", "x-fake-output-tokens": "1000"}
 
 
-def mistral(fake: FakeProviderServer) -> Mistral:
-    return Mistral(api_key="x", server_url=fake.url + "/mistral")
-
-
-def test_fim_complete_and_stream(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    client = mistral(fake_provider)
+def test_fim_complete_and_stream(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    client = mistral()
     client.fim.complete(model="codestral-2508", prompt="def add(a, b):", suffix="\n", http_headers=TOKENS)
     chunks = list(client.fim.stream(model="codestral-2508", prompt="def add(a, b):", http_headers=TOKENS))
     assert chunks[-1].data.usage is not None
@@ -33,18 +30,18 @@ def test_fim_complete_and_stream(fake_provider: FakeProviderServer, harness: Har
     assert [r.stream for r in harness.records] == [False, True]
 
 
-async def test_fim_async(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    client = mistral(fake_provider)
+async def test_fim_async(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    client = mistral()
     await client.fim.complete_async(model="codestral-2508", prompt="x", http_headers=TOKENS)
     stream = await client.fim.stream_async(model="codestral-2508", prompt="x", http_headers=TOKENS)
     assert len([chunk async for chunk in stream]) == 5
     assert [r.cost.total for r in harness.records] == [Decimal("0.0039"), Decimal("0.0039")]
 
 
-def test_agents_complete_uses_response_model(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_agents_complete_uses_response_model(mistral: Callable[[], Mistral], harness: Harness) -> None:
     with llmledger.customer("c-agent"):
-        response = mistral(fake_provider).agents.complete(agent_id="ag_123", messages=MESSAGES,
-                                                          http_headers=TOKENS)
+        response = mistral().agents.complete(agent_id="ag_123", messages=MESSAGES,
+                                             http_headers=TOKENS)
     assert response.model == AGENT_MODEL
     record = harness.records[0]
     assert record.request_model is None and record.response_model == AGENT_MODEL
@@ -53,23 +50,23 @@ def test_agents_complete_uses_response_model(fake_provider: FakeProviderServer, 
     assert harness.span().attributes["customer.id"] == "c-agent"
 
 
-async def test_agents_stream_async(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    stream = await mistral(fake_provider).agents.stream_async(agent_id="ag_123", messages=MESSAGES,
-                                                              http_headers=TOKENS)
+async def test_agents_stream_async(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    stream = await mistral().agents.stream_async(agent_id="ag_123", messages=MESSAGES,
+                                                 http_headers=TOKENS)
     async with stream as events:
         async for _ in events:
             pass
     assert harness.records[0].cost.total == Decimal("0.006")
 
 
-def test_agents_stream(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    list(mistral(fake_provider).agents.stream(agent_id="ag_123", messages=MESSAGES, http_headers=TOKENS))
+def test_agents_stream(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    list(mistral().agents.stream(agent_id="ag_123", messages=MESSAGES, http_headers=TOKENS))
     assert harness.records[0].stream and harness.records[0].cost.total == Decimal("0.006")
 
 
-def test_embeddings(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    response = mistral(fake_provider).embeddings.create(model="mistral-embed", inputs=["a", "b"],
-                                                        http_headers=TOKENS)
+def test_embeddings(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    response = mistral().embeddings.create(model="mistral-embed", inputs=["a", "b"],
+                                           http_headers=TOKENS)
     assert len(response.data) == 2
     attrs = harness.span().attributes
     assert attrs["gen_ai.operation.name"] == "embeddings"
@@ -78,13 +75,13 @@ def test_embeddings(fake_provider: FakeProviderServer, harness: Harness) -> None
     assert harness.records[0].cost.total == Decimal("0.001")
 
 
-async def test_embeddings_async(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    await mistral(fake_provider).embeddings.create_async(model="mistral-embed", inputs="a", http_headers=TOKENS)
+async def test_embeddings_async(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    await mistral().embeddings.create_async(model="mistral-embed", inputs="a", http_headers=TOKENS)
     assert harness.records[0].cost.total == Decimal("0.001")
 
 
-def test_embeddings_usage_missing(fake_provider: FakeProviderServer, harness: Harness) -> None:
-    mistral(fake_provider).embeddings.create(model="mistral-embed", inputs="a", http_headers={"x-fake-usage": "omit"})
+def test_embeddings_usage_missing(mistral: Callable[[], Mistral], harness: Harness) -> None:
+    mistral().embeddings.create(model="mistral-embed", inputs="a", http_headers={"x-fake-usage": "omit"})
     assert harness.records[0].cost.status == "no_usage"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-import openai
 import pytest
 from pydantic import BaseModel
 
@@ -19,20 +18,10 @@ def tokens(inp: int, out: int, cached: int = 0, reasoning: int = 0) -> dict[str,
             "x-fake-cached-tokens": str(cached), "x-fake-reasoning-tokens": str(reasoning)}
 
 
-@pytest.fixture()
-def client(fake_provider):
-    return openai.OpenAI(base_url=fake_provider.url + "/v1", api_key="sk-test-SECRET", max_retries=0)
-
-
-@pytest.fixture()
-def aclient(fake_provider):
-    return openai.AsyncOpenAI(base_url=fake_provider.url + "/v1", api_key="sk-test-SECRET", max_retries=0)
-
-
-def test_chat_span_has_contract_attributes_and_list_price_cost(harness, client, fake_provider):
+def test_chat_span_has_contract_attributes_and_list_price_cost(harness, openai_client, fake_provider):
     with llmledger.customer("cust-1", plan="starter", feature="summarize", user="u-7"):
-        result = client.chat.completions.create(model="gpt-4o", messages=MSG,
-                                                extra_headers=tokens(50_000, 1_000))
+        result = openai_client.chat.completions.create(model="gpt-4o", messages=MSG,
+                                                       extra_headers=tokens(50_000, 1_000))
     assert result.choices[0].message.content == "Hello from the fake provider."
     span = harness.span()
     attrs = dict(span.attributes)
@@ -46,7 +35,7 @@ def test_chat_span_has_contract_attributes_and_list_price_cost(harness, client, 
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert attrs["gen_ai.request.stream"] is False
     assert attrs["server.address"] == "127.0.0.1"
-    assert attrs["server.port"] == int(fake_provider.url.rsplit(":", 1)[1])
+    assert attrs["server.port"] == fake_provider.port
     assert attrs["gen_ai.usage.input_tokens"] == 50_000
     assert attrs["gen_ai.usage.output_tokens"] == 1_000
     # gpt-4o: 50_000 * $2.50/M + 1_000 * $10/M = 0.125 + 0.01 = 0.135
@@ -63,10 +52,10 @@ def test_chat_span_has_contract_attributes_and_list_price_cost(harness, client, 
     assert harness.records[0].cost.total == Decimal("0.135")  # exact, not a float
 
 
-def test_cached_and_reasoning_tokens_are_subsets_and_priced(harness, client):
+def test_cached_and_reasoning_tokens_are_subsets_and_priced(harness, openai_client):
     with llmledger.customer("cust-2"):
-        client.chat.completions.create(model="o3", messages=MSG,
-                                       extra_headers=tokens(10_000, 5_000, cached=4_000, reasoning=4_000))
+        openai_client.chat.completions.create(model="o3", messages=MSG,
+                                              extra_headers=tokens(10_000, 5_000, cached=4_000, reasoning=4_000))
     attrs = dict(harness.span().attributes)
     assert attrs["gen_ai.usage.input_tokens"] == 10_000
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 4_000
@@ -77,12 +66,12 @@ def test_cached_and_reasoning_tokens_are_subsets_and_priced(harness, client):
     assert attrs["gen_ai.usage.cost"] == pytest.approx(0.054, abs=1e-9)
 
 
-def test_per_customer_cost_counter_equals_sum_of_span_costs(harness, client):
+def test_per_customer_cost_counter_equals_sum_of_span_costs(harness, openai_client):
     for customer, n in (("a", 3), ("b", 2)):
         with llmledger.customer(customer, plan="pro"):
             for i in range(n):
-                client.chat.completions.create(model="gpt-4o-mini", messages=MSG,
-                                               extra_headers=tokens(1_000 * (i + 1), 100))
+                openai_client.chat.completions.create(model="gpt-4o-mini", messages=MSG,
+                                                      extra_headers=tokens(1_000 * (i + 1), 100))
     for customer in ("a", "b"):
         span_sum = sum(s.attributes["gen_ai.usage.cost"] for s in harness.spans()
                        if s.attributes["customer.id"] == customer)
@@ -94,10 +83,10 @@ def test_per_customer_cost_counter_equals_sum_of_span_costs(harness, client):
                           gen_ai__token__type="input") == 6_000
 
 
-def test_unknown_model_is_unpriced_never_zero(harness, client, caplog):
+def test_unknown_model_is_unpriced_never_zero(harness, openai_client, caplog):
     with llmledger.customer("cust-3"):
-        client.chat.completions.create(model="acme-llm-9000", messages=MSG, extra_headers=tokens(100, 10))
-        client.chat.completions.create(model="acme-llm-9000", messages=MSG, extra_headers=tokens(100, 10))
+        openai_client.chat.completions.create(model="acme-llm-9000", messages=MSG, extra_headers=tokens(100, 10))
+        openai_client.chat.completions.create(model="acme-llm-9000", messages=MSG, extra_headers=tokens(100, 10))
     for span in harness.spans():
         attrs = dict(span.attributes)
         assert attrs["llmledger.cost.status"] == "unpriced"
@@ -110,13 +99,13 @@ def test_unknown_model_is_unpriced_never_zero(harness, client, caplog):
     assert len(warnings) == 1
 
 
-def test_parse_is_instrumented_once(harness, client):
+def test_parse_is_instrumented_once(harness, openai_client):
     class Answer(BaseModel):
         text: str
 
     # The fake answers plain text; parse() with no response_format keeps the content as is.
     with llmledger.customer("cust-4"):
-        parsed = client.chat.completions.parse(model="gpt-4o", messages=MSG, extra_headers=tokens(2_000, 50))
+        parsed = openai_client.chat.completions.parse(model="gpt-4o", messages=MSG, extra_headers=tokens(2_000, 50))
     assert parsed.choices[0].message.content == "Hello from the fake provider."
     span = harness.span()
     # gpt-4o: 2_000 * $2.50/M + 50 * $10/M = 0.005 + 0.0005 = 0.0055
@@ -124,11 +113,11 @@ def test_parse_is_instrumented_once(harness, client):
     assert Answer  # the model type exists; structured output parsing itself is the SDK's business
 
 
-def test_async_chat(harness, aclient):
+def test_async_chat(harness, openai_aclient):
     async def run():
         with llmledger.customer("cust-async", plan="pro"):
-            return await aclient.chat.completions.create(model="gpt-4o", messages=MSG,
-                                                         extra_headers=tokens(4_000, 200))
+            return await openai_aclient.chat.completions.create(model="gpt-4o", messages=MSG,
+                                                                extra_headers=tokens(4_000, 200))
     result = asyncio.run(run())
     assert result.usage.prompt_tokens == 4_000
     attrs = dict(harness.span().attributes)
@@ -137,16 +126,16 @@ def test_async_chat(harness, aclient):
     assert attrs["customer.id"] == "cust-async"
 
 
-def test_service_tier_from_response_is_priced(harness, client):
-    client.chat.completions.create(model="gpt-4o", messages=MSG, service_tier="flex",
-                                   extra_headers={**tokens(10_000, 1_000), "x-fake-service-tier": "priority"})
+def test_service_tier_from_response_is_priced(harness, openai_client):
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG, service_tier="flex",
+                                          extra_headers={**tokens(10_000, 1_000), "x-fake-service-tier": "priority"})
     record = harness.records[0]
     assert record.modifiers.service_tier == "priority"
     assert harness.span().attributes["llmledger.service_tier"] == "priority"
 
 
-def test_api_key_never_exported(harness, client):
-    client.chat.completions.create(model="gpt-4o", messages=MSG)
+def test_api_key_never_exported(harness, openai_client):
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
     for span in harness.spans():
         for value in span.attributes.values():
             assert "SECRET" not in str(value)

@@ -18,27 +18,17 @@ USAGE = {"x-fake-input-tokens": "2000", "x-fake-output-tokens": "300"}
 COST = 0.008
 
 
-@pytest.fixture()
-def client(fake_provider):
-    return openai.OpenAI(base_url=fake_provider.url + "/v1", api_key="x", max_retries=0)
-
-
-@pytest.fixture()
-def aclient(fake_provider):
-    return openai.AsyncOpenAI(base_url=fake_provider.url + "/v1", api_key="x", max_retries=0)
-
-
 def _dump(chunks):
     return [c.model_dump(exclude={"id", "created"}) for c in chunks]
 
 
-def test_stream_without_include_usage_is_priced_and_transparent(client, fake_provider):
-    baseline = list(client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
-                                                   extra_headers=USAGE))
+def test_stream_without_include_usage_is_priced_and_transparent(openai_client, fake_provider):
+    baseline = list(openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                                          extra_headers=USAGE))
     assert "stream_options" not in fake_provider.requests[-1].json  # nothing patched yet
     with instrumented() as h, llmledger.customer("cust-s", plan="pro"):
-        chunks = list(client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
-                                                     extra_headers=USAGE))
+        chunks = list(openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                                            extra_headers=USAGE))
         # the user sees exactly the chunks of an uninstrumented stream: no usage-only chunk
         assert _dump(chunks) == _dump(baseline)
         assert all(c.choices for c in chunks)
@@ -54,15 +44,15 @@ def test_stream_without_include_usage_is_priced_and_transparent(client, fake_pro
         assert h.points("gen_ai.client.operation.time_to_first_chunk")
 
 
-def test_user_who_asked_for_usage_still_gets_the_usage_chunk(harness, client):
-    chunks = list(client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
-                                                 stream_options={"include_usage": True}, extra_headers=USAGE))
+def test_user_who_asked_for_usage_still_gets_the_usage_chunk(harness, openai_client):
+    chunks = list(openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                                        stream_options={"include_usage": True}, extra_headers=USAGE))
     assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens == 2_000
     assert harness.span().attributes["gen_ai.usage.cost"] == pytest.approx(COST)
 
 
-def test_stream_helper_with_final_completion(harness, client):
-    with client.chat.completions.stream(model="gpt-4o", messages=MSG, extra_headers=USAGE) as stream:
+def test_stream_helper_with_final_completion(harness, openai_client):
+    with openai_client.chat.completions.stream(model="gpt-4o", messages=MSG, extra_headers=USAGE) as stream:
         events = [e.type for e in stream]
         final = stream.get_final_completion()
     assert "content.done" in events
@@ -71,9 +61,9 @@ def test_stream_helper_with_final_completion(harness, client):
     assert harness.span().attributes["gen_ai.usage.cost"] == pytest.approx(COST)
 
 
-def test_context_manager_stream_closed_early_ends_span_once(harness, client):
-    with client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
-                                        extra_headers=USAGE) as stream:
+def test_context_manager_stream_closed_early_ends_span_once(harness, openai_client):
+    with openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                               extra_headers=USAGE) as stream:
         first = next(stream)
         assert first.choices[0].delta.role == "assistant"
     span = harness.span()
@@ -83,8 +73,8 @@ def test_context_manager_stream_closed_early_ends_span_once(harness, client):
     assert len(harness.spans()) == 1
 
 
-def test_abandoned_stream_is_finished_by_gc(harness, client):
-    stream = client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True, extra_headers=USAGE)
+def test_abandoned_stream_is_finished_by_gc(harness, openai_client):
+    stream = openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True, extra_headers=USAGE)
     for _chunk in stream:
         break
     del stream, _chunk
@@ -92,11 +82,11 @@ def test_abandoned_stream_is_finished_by_gc(harness, client):
     assert len(harness.spans()) == 1
 
 
-def test_stream_failing_midway_reraises_sdk_error_and_marks_span(harness, client):
+def test_stream_failing_midway_reraises_sdk_error_and_marks_span(harness, openai_client):
     headers = {**USAGE, "x-fake-fail-after": "2"}
     with pytest.raises(openai.APIConnectionError) as raised, llmledger.customer("cust-f"):
-        for _ in client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
-                                                extra_headers=headers):
+        for _ in openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                                       extra_headers=headers):
             pass
     assert isinstance(raised.value.__cause__, httpx2.RemoteProtocolError)  # the SDK's own chain
     span = harness.span()
@@ -106,11 +96,11 @@ def test_stream_failing_midway_reraises_sdk_error_and_marks_span(harness, client
                           error__type="APIConnectionError") == 1
 
 
-def test_async_stream_and_usage(harness, aclient):
+def test_async_stream_and_usage(harness, openai_aclient):
     async def run():
         with llmledger.customer("cust-as"):
-            stream = await aclient.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
-                                                           extra_headers=USAGE)
+            stream = await openai_aclient.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                                                  extra_headers=USAGE)
             return [c async for c in stream]
     chunks = asyncio.run(run())
     assert all(c.choices for c in chunks)
@@ -119,10 +109,10 @@ def test_async_stream_and_usage(harness, aclient):
     assert attrs["customer.id"] == "cust-as"
 
 
-def test_async_stream_context_manager(harness, aclient):
+def test_async_stream_context_manager(harness, openai_aclient):
     async def run():
-        stream = await aclient.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
-                                                       extra_headers=USAGE)
+        stream = await openai_aclient.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                                              extra_headers=USAGE)
         async with stream as s:
             assert s is stream
             return [c async for c in s]
@@ -130,17 +120,17 @@ def test_async_stream_context_manager(harness, aclient):
     assert len(harness.spans()) == 1
 
 
-def test_responses_stream_usage_from_completed_event(harness, client):
+def test_responses_stream_usage_from_completed_event(harness, openai_client):
     with llmledger.customer("cust-r"):
-        events = list(client.responses.create(model="gpt-4o", input="hi", stream=True, extra_headers=USAGE))
+        events = list(openai_client.responses.create(model="gpt-4o", input="hi", stream=True, extra_headers=USAGE))
     assert events[-1].type == "response.completed"
     attrs = dict(harness.span().attributes)
     assert attrs["gen_ai.usage.cost"] == pytest.approx(COST)
     assert attrs["gen_ai.response.model"] == "gpt-4o"
 
 
-def test_responses_stream_helper(harness, client):
-    with client.responses.stream(model="gpt-4o", input="hi", extra_headers=USAGE) as stream:
+def test_responses_stream_helper(harness, openai_client):
+    with openai_client.responses.stream(model="gpt-4o", input="hi", extra_headers=USAGE) as stream:
         text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
         final = stream.get_final_response()
     assert text == "Hello from the"
@@ -148,9 +138,9 @@ def test_responses_stream_helper(harness, client):
     assert harness.span().attributes["gen_ai.usage.cost"] == pytest.approx(COST)
 
 
-def test_legacy_completion_stream(harness, client):
-    chunks = list(client.completions.create(model="gpt-3.5-turbo-instruct", prompt="hi", stream=True,
-                                            extra_headers=USAGE))
+def test_legacy_completion_stream(harness, openai_client):
+    chunks = list(openai_client.completions.create(model="gpt-3.5-turbo-instruct", prompt="hi", stream=True,
+                                                   extra_headers=USAGE))
     assert all(c.choices for c in chunks)
     attrs = dict(harness.span().attributes)
     assert attrs["gen_ai.operation.name"] == "text_completion"

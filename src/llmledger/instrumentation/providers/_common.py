@@ -1,14 +1,22 @@
-"""Small helpers shared by the provider adapters: robust field reading from SDK objects."""
+"""Small helpers shared by the provider adapters: robust field reading from SDK objects, the
+Stainless raw-response marker, response-reported service tiers, and the OpenAI chat-completion
+shapes that openai, groq and mistral share (same fields, same token accounting)."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmledger.instrumentation.adapter import MalformedUsage
+from llmledger.instrumentation.adapter import MalformedUsage, RequestInfo, ResponseInfo, StreamHandler
+from llmledger.usage import PriceModifiers, Usage
 
-__all__ = ["MalformedUsage", "client_server", "field", "finish_reasons", "int_field"]
+__all__ = ["OPENAI_DETAILS", "RAW_RESPONSE_HEADER", "ChatChunksHandler", "MalformedUsage", "chat_completion_info",
+           "chat_usage", "client_server", "field", "finish_reasons", "int_field", "parsed_raw_response", "raw_mode",
+           "reported_tier"]
+
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
 
 def field(obj: Any, name: str) -> Any:
@@ -62,3 +70,91 @@ def finish_reasons(choices: Any) -> tuple[str, ...]:
         if isinstance(reason, str):
             reasons.append(reason)
     return tuple(reasons)
+
+
+def raw_mode(kwargs: dict[str, Any]) -> str | None:
+    """The ``X-Stainless-Raw-Response`` value that ``with_raw_response`` (``"true"`` in openai, ``"raw"``
+    in anthropic and groq) or ``with_streaming_response`` (``"stream"``) put in ``extra_headers``."""
+    headers = kwargs.get("extra_headers")
+    mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, Mapping) else None
+    return mode if isinstance(mode, str) else None
+
+
+def parsed_raw_response(result: Any, request: RequestInfo, parsed_mode: str) -> Any:
+    """The parsed body of a raw response when reading it costs the user nothing, else None.
+
+    In ``parsed_mode`` (the header value of the SDK's ``with_raw_response``) the SDK has read the body
+    and caches what a sync ``parse()`` returns. An async ``parse()`` must be awaited, and a streamed
+    body (``with_streaming_response``, or ``stream=True``) is the user's to read: left alone."""
+    parse = getattr(result, "parse", None)
+    if request.state["raw"] != parsed_mode or request.stream or parse is None or inspect.iscoroutinefunction(parse):
+        return None
+    return parse()
+
+
+def reported_tier(tier: Any, fallback: PriceModifiers) -> PriceModifiers:
+    """The request's modifiers, with the service tier the response reports when it names another."""
+    if isinstance(tier, str) and tier and tier != fallback.service_tier:
+        return PriceModifiers(service_tier=tier, batch=fallback.batch, speed=fallback.speed)
+    return fallback
+
+
+# ---- OpenAI chat completions, as openai, groq and mistral return them -----------------------------
+OPENAI_DETAILS = frozenset({"cached_tokens", "cache_write_tokens", "audio_tokens", "reasoning_tokens"})
+"""The counts of ``prompt_tokens_details`` / ``completion_tokens_details`` that OpenAI reports."""
+
+
+def chat_usage(usage: Any, details: frozenset[str] = OPENAI_DETAILS) -> Usage | None:
+    """Chat / legacy completions usage: cached tokens are inside ``prompt_tokens``, reasoning tokens
+    inside ``completion_tokens``. ``details``: the detail counts the provider documents; no other is
+    read (each one prices differently). The details may be SDK models or (mistral) undeclared dicts."""
+    if usage is None:
+        return None
+    prompt = field(usage, "prompt_tokens_details")
+    completion = field(usage, "completion_tokens_details")
+
+    def count(part: Any, name: str) -> int:
+        return int_field(part, name) if name in details else 0
+
+    return Usage(
+        input_tokens=int_field(usage, "prompt_tokens"),
+        output_tokens=int_field(usage, "completion_tokens"),
+        cache_read_tokens=count(prompt, "cached_tokens"),
+        cache_write_tokens=count(prompt, "cache_write_tokens"),
+        input_audio_tokens=count(prompt, "audio_tokens"),
+        reasoning_tokens=count(completion, "reasoning_tokens"),
+        output_audio_tokens=count(completion, "audio_tokens"),
+    )
+
+
+def chat_completion_info(response: Any, usage: Usage | None, modifiers: PriceModifiers) -> ResponseInfo:
+    """A non-streamed chat completion: model, id and finish reasons, with the usage and modifiers read
+    where the SDK keeps them."""
+    return ResponseInfo(
+        usage=usage,
+        response_model=getattr(response, "model", None),
+        response_id=getattr(response, "id", None),
+        finish_reasons=finish_reasons(getattr(response, "choices", None)),
+        modifiers=modifiers,
+    )
+
+
+class ChatChunksHandler(StreamHandler):
+    """What a chat-completion stream handler keeps, and the ResponseInfo it makes of it. Subclasses
+    read their chunks in ``on_chunk``: each SDK puts the model, usage and tier somewhere else."""
+
+    def __init__(self, request: RequestInfo) -> None:
+        self._request = request
+        self._usage: Any = None
+        self._model: str | None = None
+        self._id: str | None = None
+        self._reasons: list[str] = []
+        self._tier: Any = None
+
+    def read_usage(self, usage: Any) -> Usage | None:
+        return chat_usage(usage)
+
+    def result(self) -> ResponseInfo:
+        return ResponseInfo(
+            usage=self.read_usage(self._usage), response_model=self._model, response_id=self._id,
+            finish_reasons=tuple(self._reasons), modifiers=reported_tier(self._tier, self._request.modifiers))

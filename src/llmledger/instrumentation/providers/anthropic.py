@@ -46,7 +46,6 @@ or pass ``open_telemetry=False`` to the client.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from llmledger.instrumentation.adapter import (
@@ -57,10 +56,14 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
-from llmledger.instrumentation.providers._common import client_server, field, int_field
+from llmledger.instrumentation.providers._common import (
+    client_server,
+    field,
+    int_field,
+    parsed_raw_response,
+    raw_mode,
+)
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
-
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
 _MODULES = (
     # The copies first: they must be patched as themselves (see the module docstring).
@@ -218,13 +221,6 @@ class MessageStreamHandler(StreamHandler):
             modifiers=usage_modifiers(self._usage, self._request.modifiers))
 
 
-def _raw_mode(kwargs: dict[str, Any]) -> str | None:
-    """``"raw"`` for ``with_raw_response``, ``"stream"`` for ``with_streaming_response``."""
-    headers = kwargs.get("extra_headers")
-    mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
-    return mode if isinstance(mode, str) else None
-
-
 class AnthropicAdapter(ProviderAdapter):
     name = "anthropic"
     distribution = "anthropic"
@@ -242,7 +238,7 @@ class AnthropicAdapter(ProviderAdapter):
             stream=target.kind == "stream_helper" or kwargs.get("stream") is True,
             server_address=address, server_port=port,
             modifiers=PriceModifiers(speed="fast") if kwargs.get("speed") == "fast" else NO_MODIFIERS)
-        request.state["raw"] = _raw_mode(kwargs)
+        request.state["raw"] = raw_mode(kwargs)
         return request
 
     def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
@@ -251,18 +247,10 @@ class AnthropicAdapter(ProviderAdapter):
 
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         if request.state["raw"]:
-            return self._raw_response_info(request, result)
+            result = parsed_raw_response(result, request, "raw")
+            if result is None:
+                return ResponseInfo()
         return message_info(result, request)
-
-    def _raw_response_info(self, request: RequestInfo, result: Any) -> ResponseInfo:
-        # ``with_raw_response`` (sync): ``parse()`` is cached, so reading it costs the user nothing.
-        # The async ``parse()`` must be awaited and a streamed body is the user's: no usage for those.
-        parse = getattr(result, "parse", None)
-        if request.state["raw"] != "raw" or request.stream or parse is None:
-            return ResponseInfo()
-        if inspect.iscoroutinefunction(parse):
-            return ResponseInfo()
-        return message_info(parse(), request)
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
         return MessageStreamHandler(request)

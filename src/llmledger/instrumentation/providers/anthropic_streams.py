@@ -18,7 +18,9 @@ through a proxy of ours. So llmledger proxies the *manager*:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import wrapt
@@ -68,8 +70,9 @@ def _finish_from_snapshot(stream: Any, call: Call) -> None:
     call.finish(info, None)
 
 
-class MessageStreamManagerProxy(wrapt.ObjectProxy[Any]):
-    """Stands in for ``MessageStreamManager`` / ``BetaMessageStreamManager``."""
+class _ManagerProxy(wrapt.ObjectProxy[Any]):
+    """What the sync and async manager proxies share: the call, and what happens after enter and at
+    exit (only the ``await`` differs)."""
 
     def __init__(self, manager: Any, call: Call, handler: StreamHandler) -> None:
         super().__init__(manager)
@@ -78,62 +81,59 @@ class MessageStreamManagerProxy(wrapt.ObjectProxy[Any]):
         self._self_stream: Any = None
         self._self_observed = False
 
-    def __enter__(self) -> Any:
-        call = self._self_call
-        # The request of a stream manager fires after the lifecycle's own span context has been
-        # detached (it only spans ``stream()``), so make the call's span current for the enter.
-        with activate(call):
-            try:
-                stream = self.__wrapped__.__enter__()
-            except BaseException as error:
-                call.finish(None, error)
-                raise
+    def _self_entered(self, stream: Any, proxy_type: type) -> Any:
         self._self_stream = stream
-        self._self_observed = _observe(stream, call, self._self_handler, SyncStreamProxy)
+        self._self_observed = _observe(stream, self._self_call, self._self_handler, proxy_type)
         return stream
+
+    def _self_exited(self) -> None:
+        if self._self_observed:
+            self._self_call.finish_stream(None)  # normally already done by the stream's close()
+        else:
+            _finish_from_snapshot(self._self_stream, self._self_call)
+
+
+@contextlib.contextmanager
+def _request(call: Call) -> Iterator[None]:
+    """Around the manager's enter, which sends the request. It fires after the lifecycle's own span
+    context has been detached (that only spans ``stream()``), so the call's span is made current
+    again; a failed request ends the call with its error, re-raised untouched."""
+    with activate(call):
+        try:
+            yield
+        except BaseException as error:
+            call.finish(None, error)
+            raise
+
+
+class MessageStreamManagerProxy(_ManagerProxy):
+    """Stands in for ``MessageStreamManager`` / ``BetaMessageStreamManager``."""
+
+    def __enter__(self) -> Any:
+        with _request(self._self_call):
+            stream = self.__wrapped__.__enter__()
+        return self._self_entered(stream, SyncStreamProxy)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         try:
             return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
-            if self._self_observed:
-                self._self_call.finish_stream(None)  # normally already done by the stream's close()
-            else:
-                _finish_from_snapshot(self._self_stream, self._self_call)
+            self._self_exited()
 
 
-class AsyncMessageStreamManagerProxy(wrapt.ObjectProxy[Any]):
+class AsyncMessageStreamManagerProxy(_ManagerProxy):
     """Stands in for ``AsyncMessageStreamManager`` / ``BetaAsyncMessageStreamManager``."""
 
-    def __init__(self, manager: Any, call: Call, handler: StreamHandler) -> None:
-        super().__init__(manager)
-        self._self_call = call
-        self._self_handler = handler
-        self._self_stream: Any = None
-        self._self_observed = False
-
     async def __aenter__(self) -> Any:
-        call = self._self_call
-        # The request of a stream manager fires after the lifecycle's own span context has been
-        # detached (it only spans ``stream()``), so make the call's span current for the enter.
-        with activate(call):
-            try:
-                stream = await self.__wrapped__.__aenter__()
-            except BaseException as error:
-                call.finish(None, error)
-                raise
-        self._self_stream = stream
-        self._self_observed = _observe(stream, call, self._self_handler, AsyncStreamProxy)
-        return stream
+        with _request(self._self_call):
+            stream = await self.__wrapped__.__aenter__()
+        return self._self_entered(stream, AsyncStreamProxy)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         try:
             return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
-            if self._self_observed:
-                self._self_call.finish_stream(None)
-            else:
-                _finish_from_snapshot(self._self_stream, self._self_call)
+            self._self_exited()
 
 
 def wrap_stream_manager(manager: Any, call: Call, handler: StreamHandler) -> Any:

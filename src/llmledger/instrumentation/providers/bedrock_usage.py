@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmledger.instrumentation.adapter import MalformedUsage, RequestInfo, ResponseInfo, StreamHandler
-from llmledger.instrumentation.providers._common import field, int_field
+from llmledger.instrumentation.providers._common import field, int_field, reported_tier
 from llmledger.usage import PriceModifiers, Usage
 
 INPUT_HEADER = "x-amzn-bedrock-input-token-count"
@@ -100,11 +100,7 @@ def anthropic_one_hour_writes(body: Any) -> int:
 
 def tier_modifiers(tier: Any, fallback: PriceModifiers) -> PriceModifiers:
     """``serviceTier`` as Bedrock reports it: ``{"type": "flex"}`` (Converse) or ``"flex"`` (invoke)."""
-    if isinstance(tier, Mapping):
-        tier = tier.get("type")
-    if isinstance(tier, str) and tier and tier != fallback.service_tier:
-        return PriceModifiers(service_tier=tier, batch=fallback.batch, speed=fallback.speed)
-    return fallback
+    return reported_tier(tier.get("type") if isinstance(tier, Mapping) else tier, fallback)
 
 
 class ConverseStreamHandler(StreamHandler):

@@ -32,9 +32,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar, Token
+from functools import partial
 from typing import Any
 
-from llmledger.instrumentation.lifecycle import Call
+from llmledger.instrumentation.lifecycle import Call, traced_async_generator, traced_generator
 
 logger = logging.getLogger("llmledger.instrumentation.google_genai")
 
@@ -143,50 +144,25 @@ HOOKS: dict[str, Callable[..., Any]] = {
 
 
 # ---- streams: the log is current during each step, and only then -------------------------------
+class _MadeCurrent:
+    """Makes a log current for one step of a stream (the lifecycle's per-step scope)."""
+
+    __slots__ = ("_log", "_token")
+
+    def __init__(self, log: HopLog) -> None:
+        self._log = log
+
+    def __enter__(self) -> None:
+        self._token = _current.set(self._log)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self._token)
+
+
 def traced_stream(generator: Iterator[Any], call: Call, log: HopLog) -> Iterator[Any]:
     """The lifecycle's traced generator, plus the hop log made current around each ``next``."""
-    try:
-        while True:
-            token = _current.set(log)
-            try:
-                chunk = next(generator)
-            except StopIteration:
-                break
-            finally:
-                _current.reset(token)
-            if not call.on_chunk(chunk):
-                yield chunk
-    except GeneratorExit:
-        call.finish_stream(None)
-        close = getattr(generator, "close", None)
-        if close is not None:
-            close()
-        raise
-    except BaseException as error:
-        call.finish_stream(error)
-        raise
-    call.finish_stream(None)
+    return traced_generator(generator, call, partial(_MadeCurrent, log))
 
 
-async def traced_async_stream(generator: AsyncIterator[Any], call: Call, log: HopLog) -> AsyncIterator[Any]:
-    try:
-        while True:
-            token = _current.set(log)
-            try:
-                chunk = await generator.__anext__()
-            except StopAsyncIteration:
-                break
-            finally:
-                _current.reset(token)
-            if not call.on_chunk(chunk):
-                yield chunk
-    except GeneratorExit:
-        call.finish_stream(None)
-        aclose = getattr(generator, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        raise
-    except BaseException as error:
-        call.finish_stream(error)
-        raise
-    call.finish_stream(None)
+def traced_async_stream(generator: AsyncIterator[Any], call: Call, log: HopLog) -> AsyncIterator[Any]:
+    return traced_async_generator(generator, call, partial(_MadeCurrent, log))

@@ -20,41 +20,31 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
-from llmledger.instrumentation.providers._common import client_server, field, finish_reasons, int_field
+from llmledger.instrumentation.providers._common import (
+    ChatChunksHandler,
+    chat_completion_info,
+    chat_usage,
+    client_server,
+    parsed_raw_response,
+    raw_mode,
+    reported_tier,
+)
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
 
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 _CHAT = "groq.resources.chat.completions"
 _EMBEDDINGS = "groq.resources.embeddings"
+
+_DETAILS = frozenset({"cached_tokens", "reasoning_tokens"})
+"""The detail counts Groq's ``CompletionUsage`` declares."""
 
 
 def groq_usage(usage: Any) -> Usage | None:
     """``CompletionUsage`` (chat) or the embeddings ``Usage`` (``prompt_tokens`` only)."""
-    if usage is None:
-        return None
-    return Usage(
-        input_tokens=int_field(usage, "prompt_tokens"),
-        output_tokens=int_field(usage, "completion_tokens"),
-        cache_read_tokens=int_field(field(usage, "prompt_tokens_details"), "cached_tokens"),
-        reasoning_tokens=int_field(field(usage, "completion_tokens_details"), "reasoning_tokens"),
-    )
+    return chat_usage(usage, _DETAILS)
 
 
-def _tier(value: Any, fallback: PriceModifiers) -> PriceModifiers:
-    if isinstance(value, str) and value and value != fallback.service_tier:
-        return PriceModifiers(service_tier=value, batch=fallback.batch, speed=fallback.speed)
-    return fallback
-
-
-class GroqStreamHandler(StreamHandler):
+class GroqStreamHandler(ChatChunksHandler):
     """Chat chunks: model/id from the first, finish reasons as they come, usage on the last."""
-
-    def __init__(self, request: RequestInfo) -> None:
-        self._request = request
-        self._usage: Any = None
-        self._model: str | None = None
-        self._id: str | None = None
-        self._reasons: list[str] = []
 
     def on_chunk(self, chunk: Any) -> bool:
         if self._model is None:
@@ -69,14 +59,8 @@ class GroqStreamHandler(StreamHandler):
             self._usage = usage
         return False
 
-    def result(self) -> ResponseInfo:
-        return ResponseInfo(
-            usage=groq_usage(self._usage),
-            response_model=self._model,
-            response_id=self._id,
-            finish_reasons=tuple(self._reasons),
-            modifiers=self._request.modifiers,
-        )
+    def read_usage(self, usage: Any) -> Usage | None:
+        return groq_usage(usage)
 
 
 class GroqAdapter(ProviderAdapter):
@@ -104,9 +88,7 @@ class GroqAdapter(ProviderAdapter):
             server_port=port,
             modifiers=PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS,
         )
-        headers = kwargs.get("extra_headers") or {}
-        raw = headers.get(RAW_RESPONSE_HEADER) if hasattr(headers, "get") else None
-        request.state["raw"] = raw if isinstance(raw, str) else None
+        request.state["raw"] = raw_mode(kwargs)
         return request
 
     def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
@@ -114,19 +96,11 @@ class GroqAdapter(ProviderAdapter):
 
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         if request.state["raw"]:
-            # ``with_raw_response`` ("raw"): the body is read eagerly and ``parse()`` is cached, so
-            # parsing here costs the user nothing. ``with_streaming_response`` ("stream") leaves an
-            # unread body that is the user's.
-            if request.state["raw"] != "raw" or request.stream or not hasattr(result, "parse"):
+            result = parsed_raw_response(result, request, "raw")
+            if result is None:
                 return ResponseInfo()
-            result = result.parse()
-        return ResponseInfo(
-            usage=groq_usage(getattr(result, "usage", None)),
-            response_model=getattr(result, "model", None),
-            response_id=getattr(result, "id", None),
-            finish_reasons=finish_reasons(getattr(result, "choices", None)),
-            modifiers=_tier(getattr(result, "service_tier", None), request.modifiers),
-        )
+        return chat_completion_info(result, groq_usage(getattr(result, "usage", None)),
+                                    reported_tier(getattr(result, "service_tier", None), request.modifiers))
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
         return GroqStreamHandler(request)

@@ -25,8 +25,15 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
-from llmledger.instrumentation.providers._common import client_server, field, finish_reasons, int_field
-from llmledger.usage import PriceModifiers, Usage
+from llmledger.instrumentation.providers._common import (
+    ChatChunksHandler,
+    chat_completion_info,
+    chat_usage,
+    client_server,
+    field,
+    reported_tier,
+)
+from llmledger.usage import Usage
 
 
 def _provider(module: str) -> str:
@@ -61,6 +68,8 @@ def _targets() -> tuple[PatchTarget, ...]:
 
 
 _COUNTS = frozenset({"prompt_tokens", "completion_tokens"})
+_DETAILS = frozenset({"cached_tokens"})
+"""The only detail count Mistral reports (an undeclared ``prompt_tokens_details`` extra)."""
 
 
 def mistral_usage(usage: Any) -> Usage | None:
@@ -70,37 +79,12 @@ def mistral_usage(usage: Any) -> Usage | None:
     present = getattr(usage, "model_fields_set", None)
     if present is not None and not (present & _COUNTS):
         return None
-    return Usage(
-        input_tokens=int_field(usage, "prompt_tokens"),
-        output_tokens=int_field(usage, "completion_tokens"),
-        cache_read_tokens=int_field(field(usage, "prompt_tokens_details"), "cached_tokens"),
-    )
+    return chat_usage(usage, _DETAILS)
 
 
-def _tier(usage: Any, fallback: PriceModifiers) -> PriceModifiers:
-    tier = field(usage, "service_tier")
-    if isinstance(tier, str) and tier and tier != fallback.service_tier:
-        return PriceModifiers(service_tier=tier, batch=fallback.batch, speed=fallback.speed)
-    return fallback
-
-
-def _response_info(response: Any, request: RequestInfo) -> ResponseInfo:
-    usage = getattr(response, "usage", None)
-    return ResponseInfo(usage=mistral_usage(usage), response_model=getattr(response, "model", None),
-                        response_id=getattr(response, "id", None),
-                        finish_reasons=finish_reasons(getattr(response, "choices", None)),
-                        modifiers=_tier(usage, request.modifiers))
-
-
-class MistralStreamHandler(StreamHandler):
-    """``CompletionEvent``s: model/id from the first chunk, usage from the last one that has it."""
-
-    def __init__(self, request: RequestInfo) -> None:
-        self._request = request
-        self._usage: Any = None
-        self._model: str | None = None
-        self._id: str | None = None
-        self._reasons: list[str] = []
+class MistralStreamHandler(ChatChunksHandler):
+    """``CompletionEvent``s: model/id from the first chunk, usage (and the tier in it) from the last
+    one that has it."""
 
     def on_chunk(self, chunk: Any) -> bool:
         data = chunk.data
@@ -112,12 +96,11 @@ class MistralStreamHandler(StreamHandler):
                 self._reasons.append(str(choice.finish_reason))
         if data.usage is not None:
             self._usage = data.usage
+            self._tier = field(data.usage, "service_tier")
         return False
 
-    def result(self) -> ResponseInfo:
-        return ResponseInfo(usage=mistral_usage(self._usage), response_model=self._model,
-                            response_id=self._id, finish_reasons=tuple(self._reasons),
-                            modifiers=_tier(self._usage, self._request.modifiers))
+    def read_usage(self, usage: Any) -> Usage | None:
+        return mistral_usage(usage)
 
 
 def _server(instance: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | None]:
@@ -143,7 +126,9 @@ class MistralAdapter(ProviderAdapter):
                            stream=target.kind == "stream", server_address=address, server_port=port)
 
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        return _response_info(result, request)
+        usage = getattr(result, "usage", None)
+        return chat_completion_info(result, mistral_usage(usage),
+                                    reported_tier(field(usage, "service_tier"), request.modifiers))
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
         return MistralStreamHandler(request)

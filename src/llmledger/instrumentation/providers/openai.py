@@ -22,12 +22,19 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
-from llmledger.instrumentation.providers._common import client_server, finish_reasons, int_field
+from llmledger.instrumentation.providers._common import (
+    ChatChunksHandler,
+    chat_completion_info,
+    chat_usage,
+    client_server,
+    int_field,
+    parsed_raw_response,
+    raw_mode,
+    reported_tier,
+)
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
 
 logger = logging.getLogger("llmledger.instrumentation.openai")
-
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
 _CHAT = "openai.resources.chat.completions.completions"
 _RESPONSES = "openai.resources.responses.responses"
@@ -58,32 +65,6 @@ def _provider_name(client: Any) -> str:
     return "openai"
 
 
-def _raw_mode(kwargs: dict[str, Any]) -> str | None:
-    """``"true"`` for ``with_raw_response``, ``"stream"`` for ``with_streaming_response``."""
-    headers = kwargs.get("extra_headers")
-    if not headers:
-        return None
-    mode = headers.get(RAW_RESPONSE_HEADER)
-    return mode if isinstance(mode, str) else None
-
-
-def chat_usage(usage: Any) -> Usage | None:
-    """Chat / legacy completions usage: cached tokens are inside ``prompt_tokens``."""
-    if usage is None:
-        return None
-    prompt = getattr(usage, "prompt_tokens_details", None)
-    completion = getattr(usage, "completion_tokens_details", None)
-    return Usage(
-        input_tokens=int_field(usage, "prompt_tokens"),
-        output_tokens=int_field(usage, "completion_tokens"),
-        cache_read_tokens=int_field(prompt, "cached_tokens"),
-        cache_write_tokens=int_field(prompt, "cache_write_tokens"),
-        input_audio_tokens=int_field(prompt, "audio_tokens"),
-        reasoning_tokens=int_field(completion, "reasoning_tokens"),
-        output_audio_tokens=int_field(completion, "audio_tokens"),
-    )
-
-
 def responses_usage(usage: Any) -> Usage | None:
     """Responses API usage: cached tokens are inside ``input_tokens``."""
     if usage is None:
@@ -99,12 +80,6 @@ def responses_usage(usage: Any) -> Usage | None:
     )
 
 
-def _tier(value: Any, fallback: PriceModifiers) -> PriceModifiers:
-    if isinstance(value, str) and value and value != fallback.service_tier:
-        return PriceModifiers(service_tier=value, batch=fallback.batch, speed=fallback.speed)
-    return fallback
-
-
 def _responses_info(response: Any, request: RequestInfo) -> ResponseInfo:
     statuses = getattr(response, "status", None)
     return ResponseInfo(
@@ -112,21 +87,16 @@ def _responses_info(response: Any, request: RequestInfo) -> ResponseInfo:
         response_model=getattr(response, "model", None),
         response_id=getattr(response, "id", None),
         finish_reasons=(statuses,) if isinstance(statuses, str) else (),
-        modifiers=_tier(getattr(response, "service_tier", None), request.modifiers),
+        modifiers=reported_tier(getattr(response, "service_tier", None), request.modifiers),
     )
 
 
-class ChatStreamHandler(StreamHandler):
+class ChatStreamHandler(ChatChunksHandler):
     """Chat/legacy chunks: usage on the (last) usage chunk; hide it if llmledger asked for it."""
 
     def __init__(self, request: RequestInfo) -> None:
+        super().__init__(request)
         self._hide_usage_chunk = bool(request.state.get("injected_include_usage"))
-        self._usage: Any = None
-        self._model: str | None = None
-        self._id: str | None = None
-        self._reasons: list[str] = []
-        self._tier: Any = None
-        self._request = request
 
     def on_chunk(self, chunk: Any) -> bool:
         if self._model is None:
@@ -145,11 +115,6 @@ class ChatStreamHandler(StreamHandler):
             return False
         self._usage = usage
         return self._hide_usage_chunk
-
-    def result(self) -> ResponseInfo:
-        return ResponseInfo(
-            usage=chat_usage(self._usage), response_model=self._model, response_id=self._id,
-            finish_reasons=tuple(self._reasons), modifiers=_tier(self._tier, self._request.modifiers))
 
 
 _RESPONSE_END_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -189,7 +154,7 @@ class OpenAIAdapter(ProviderAdapter):
             provider=_provider_name(client), model=kwargs.get("model"),
             stream=kwargs.get("stream") is True, server_address=address, server_port=port,
             modifiers=PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS)
-        raw = _raw_mode(kwargs)
+        raw = raw_mode(kwargs)
         request.state["raw"] = raw
         if request.stream and target.kind in {"chat", "completions"} and raw is None:
             options = kwargs.get("stream_options")
@@ -205,25 +170,13 @@ class OpenAIAdapter(ProviderAdapter):
 
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         if request.state.get("raw"):
-            return self._raw_response_info(target, request, result)
+            result = parsed_raw_response(result, request, "true")
+            if result is None:
+                return ResponseInfo()
         if target.kind == "responses":
             return _responses_info(result, request)
-        return ResponseInfo(
-            usage=chat_usage(getattr(result, "usage", None)),
-            response_model=getattr(result, "model", None),
-            response_id=getattr(result, "id", None),
-            finish_reasons=finish_reasons(getattr(result, "choices", None)),
-            modifiers=_tier(getattr(result, "service_tier", None), request.modifiers))
-
-    def _raw_response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        # ``with_raw_response``: LegacyAPIResponse whose ``parse()`` is cached, so reading it here
-        # costs the user nothing. ``with_streaming_response`` (header "stream") has an unread body
-        # that belongs to the user: leave it alone.
-        if request.state["raw"] != "true" or request.stream or not hasattr(result, "parse"):
-            return ResponseInfo()
-        parsed = result.parse()
-        request.state["raw"] = None
-        return self.response_info(target, request, parsed)
+        return chat_completion_info(result, chat_usage(getattr(result, "usage", None)),
+                                    reported_tier(getattr(result, "service_tier", None), request.modifiers))
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
         if target.kind == "responses":
