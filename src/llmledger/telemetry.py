@@ -261,6 +261,8 @@ class Telemetry:
         return attrs
 
     def _semconv_attrs(self, record: CallRecord) -> dict[str, Any]:
+        # server.address/server.port (Recommended in the conventions) stay on the span only: every
+        # metric attribute is validated and hashed by the SDK on each of the 4-5 points of a call.
         attrs: dict[str, Any] = {
             "gen_ai.operation.name": record.operation,
             "gen_ai.provider.name": record.provider,
@@ -269,17 +271,13 @@ class Telemetry:
             attrs["gen_ai.request.model"] = record.request_model
         if record.response_model:
             attrs["gen_ai.response.model"] = record.response_model
-        if record.server_address:
-            attrs["server.address"] = record.server_address
-        if record.server_port:
-            attrs["server.port"] = record.server_port
         if record.error_type:
             attrs["error.type"] = record.error_type
         return attrs
 
     def _record_metrics(self, record: CallRecord) -> None:
         key = (record.operation, record.provider, record.request_model, record.response_model,
-               record.server_address, record.server_port, record.error_type)
+               record.error_type)
         base = self._cached(("semconv", *key), lambda: self._semconv_attrs(record))
         self._duration.record(record.duration_s, base)
         if record.first_chunk_time_ns is not None:

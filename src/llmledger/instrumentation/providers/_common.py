@@ -4,6 +4,7 @@ shapes that openai, groq and mistral share (same fields, same token accounting).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Mapping
 from typing import Any
@@ -53,8 +54,14 @@ def client_server(base_url: Any) -> tuple[str | None, int | None]:
     """(host, port) of a client's base URL, for ``server.address``/``server.port``."""
     if base_url is None:
         return None, None
+    return _host_port(str(base_url))
+
+
+@functools.lru_cache(maxsize=256)
+def _host_port(url: str) -> tuple[str | None, int | None]:
+    # A client's base URL hardly ever changes: parse it once, not on every call.
     try:
-        parts = urlsplit(str(base_url))
+        parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
         return parts.hostname, port
     except ValueError:
