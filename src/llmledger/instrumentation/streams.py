@@ -9,11 +9,40 @@ stream, on an error, on close/exit, or when an abandoned stream is garbage-colle
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import wrapt
 
 from llmledger.instrumentation.lifecycle import Call
+
+
+def _chunks(iterator: Iterator[Any], call: Call) -> Iterator[Any]:
+    on_chunk = call.on_chunk
+    try:
+        for chunk in iterator:
+            if not on_chunk(chunk):
+                yield chunk
+    except GeneratorExit:  # the loop was left early: the stream is not over (close/GC end it)
+        raise
+    except BaseException as error:
+        call.finish_stream(error)
+        raise
+    call.finish_stream(None)
+
+
+async def _async_chunks(iterator: AsyncIterator[Any], call: Call) -> AsyncIterator[Any]:
+    on_chunk = call.on_chunk
+    try:
+        async for chunk in iterator:
+            if not on_chunk(chunk):
+                yield chunk
+    except GeneratorExit:
+        raise
+    except BaseException as error:
+        call.finish_stream(error)
+        raise
+    call.finish_stream(None)
 
 
 class SyncStreamProxy(wrapt.ObjectProxy[Any]):
@@ -22,8 +51,12 @@ class SyncStreamProxy(wrapt.ObjectProxy[Any]):
         self._self_call = call
         self._self_iterator: Any = None
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # ``for chunk in stream`` runs this generator: resuming it costs less per chunk than a
+        # Python-level ``__next__`` call. ``next(stream)`` still works and shares the position.
+        if self._self_iterator is None:
+            self._self_iterator = iter(self.__wrapped__)
+        return _chunks(self._self_iterator, self._self_call)
 
     def __next__(self) -> Any:
         if self._self_iterator is None:
@@ -64,8 +97,10 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
         self._self_call = call
         self._self_iterator: Any = None
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        if self._self_iterator is None:
+            self._self_iterator = self.__wrapped__.__aiter__()
+        return _async_chunks(self._self_iterator, self._self_call)
 
     async def __anext__(self) -> Any:
         if self._self_iterator is None:
