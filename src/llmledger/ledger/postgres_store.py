@@ -22,7 +22,6 @@ from llmledger.ledger.queries import (
     aggregate_sql,
     key_columns,
     totals_from_row,
-    where_clause,
 )
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
 from llmledger.ledger.store import LedgerStore, redact
@@ -52,6 +51,10 @@ def _utc(value: object) -> datetime | None:
 
 
 class PostgresStore(LedgerStore):
+    _dialect = _DIALECT
+    _to_db = staticmethod(_same)
+    _from_db = staticmethod(_utc)
+
     def __init__(self, url: str, *, connect_timeout: int = 5) -> None:
         psycopg = require_psycopg()
         self.description = redact(url)
@@ -99,17 +102,4 @@ class PostgresStore(LedgerStore):
             cost = row[keys + AGGREGATE_COUNT]
             totals.append(totals_from_row(row, keys, Decimal(cost or 0), _utc))
         return totals
-
-    def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
-        where, params = where_clause(filters, _DIALECT, _same)
-        first, last = self._db.execute(
-            f"SELECT MIN(started_at), MAX(started_at) FROM {TABLE}{where}", params).fetchone()
-        start, end = _utc(first), _utc(last)
-        return (start, end) if start is not None and end is not None else None
-
-    def count(self) -> int:
-        return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
-
-    def close(self) -> None:
-        self._db.close()
 

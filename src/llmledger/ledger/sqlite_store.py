@@ -96,6 +96,10 @@ def _sql_values(row: LedgerRow, started: str, pico: int | None) -> tuple[object,
 
 
 class SQLiteStore(LedgerStore):
+    _dialect = _FAST
+    _to_db = staticmethod(to_text)
+    _from_db = staticmethod(from_text)
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.description = str(self.path)
@@ -243,16 +247,3 @@ class SQLiteStore(LedgerStore):
             key = tuple(None if part is None else str(part) for part in row[:keys])
             totals.append(totals_from_row(row, keys, costs.get(key, Decimal(0)), from_text))
         return totals
-
-    def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
-        where, params = where_clause(filters, _FAST, to_text)
-        first, last = self._db.execute(
-            f"SELECT MIN(started_at), MAX(started_at) FROM {TABLE}{where}", params).fetchone()
-        start, end = from_text(first), from_text(last)
-        return (start, end) if start is not None and end is not None else None
-
-    def count(self) -> int:
-        return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
-
-    def close(self) -> None:
-        self._db.close()

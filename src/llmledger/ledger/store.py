@@ -8,15 +8,16 @@ many processes and machines; it needs ``pip install 'llmledger[postgres]'``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from llmledger.errors import ConfigError, LLMLedgerError
-from llmledger.ledger.queries import Filters, Grouping, GroupTotals
-from llmledger.ledger.schema import LedgerRow
+from llmledger.ledger.queries import Dialect, Filters, Grouping, GroupTotals, where_clause
+from llmledger.ledger.schema import TABLE, LedgerRow
 
 
 class LedgerNotFound(LLMLedgerError):
@@ -28,6 +29,13 @@ class LedgerStore(ABC):
 
     description: str
     """Where the ledger lives, safe to print (no password)."""
+    _db: Any
+    """The DB-API connection."""
+    _dialect: Dialect
+    _to_db: Callable[[datetime], object]
+    """A moment as the database stores it."""
+    _from_db: Callable[[object], datetime | None]
+    """A stored moment back as an aware UTC datetime."""
 
     @abstractmethod
     def insert(self, rows: Sequence[LedgerRow]) -> None:
@@ -37,19 +45,23 @@ class LedgerStore(ABC):
     def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
         """Exact sums per group of the calls matching ``filters``."""
 
-    @abstractmethod
     def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
         """First and last call time matching ``filters`` (UTC), or None when there is none."""
+        where, params = where_clause(filters, self._dialect, self._to_db)
+        first, last = self._db.execute(
+            f"SELECT MIN(started_at), MAX(started_at) FROM {TABLE}{where}", params).fetchone()
+        start, end = self._from_db(first), self._from_db(last)
+        return (start, end) if start is not None and end is not None else None
 
     @abstractmethod
     def schema_version(self) -> int: ...
 
-    @abstractmethod
     def count(self) -> int:
         """Number of calls in the ledger."""
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
 
-    @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        self._db.close()
 
     def __enter__(self) -> LedgerStore:
         return self
