@@ -24,12 +24,14 @@ def field(obj: Any, name: str) -> Any:
     """``obj.name`` or ``obj[name]``; None when absent (SDK models, dicts and None alike)."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:  # the common cases first: ABC isinstance checks cost on every call
         return obj.get(name)
     value = getattr(obj, name, None)
     if value is None:
+        if isinstance(obj, Mapping):
+            return obj.get(name)
         extra = getattr(obj, "model_extra", None)  # pydantic models keep undeclared fields here
-        if isinstance(extra, Mapping):
+        if type(extra) is dict:
             return extra.get(name)
     return value
 
@@ -39,12 +41,14 @@ def int_field(obj: Any, name: str) -> int:
     value = field(obj, name)
     if value is None:
         return 0
-    if isinstance(value, bool):
-        raise MalformedUsage(f"{name}={value!r}")
-    if isinstance(value, int):
+    if type(value) is int:
         if value < 0:
             raise MalformedUsage(f"{name}={value!r}")
         return value
+    if isinstance(value, bool):
+        raise MalformedUsage(f"{name}={value!r}")
+    if isinstance(value, int) and value >= 0:  # an int subclass (not bool)
+        return int(value)
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
     raise MalformedUsage(f"{name}={value!r}")
