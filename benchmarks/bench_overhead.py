@@ -160,7 +160,7 @@ def own_work(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> 
 
 def per_chunk_work(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> float:
     """llmledger's work per stream chunk, without the SDK's noise: the stream proxy and chunk handler
-    over prebuilt ChatCompletionChunk objects, (100-chunk stream - 1-chunk stream) / 99."""
+    over prebuilt ChatCompletionChunk objects, (1000-chunk stream - 1-chunk stream) / 999."""
     from openai.types.chat import ChatCompletionChunk
 
     from llmledger.instrumentation.lifecycle import Lifecycle
@@ -183,9 +183,9 @@ def per_chunk_work(tracer_provider: TracerProvider, meter_provider: MeterProvide
                 pass
         return run
 
-    long, short = consume(chunks(100)), consume(chunks(1))
-    timed(long, 500)
-    return statistics.median(timed(long, 1_000) - timed(short, 1_000) for _ in range(5)) / 99 * 1e6
+    long, short = consume(chunks(1000)), consume(chunks(1))
+    timed(long, 100)
+    return statistics.median(timed(long, 300) - timed(short, 300) for _ in range(7)) / 999 * 1e6
 
 
 def main() -> None:
