@@ -10,12 +10,20 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmledger.instrumentation.adapter import MalformedUsage, RequestInfo, ResponseInfo, StreamHandler
+from llmledger.instrumentation.adapter import (
+    MalformedUsage,
+    PatchTarget,
+    RequestInfo,
+    ResponseInfo,
+    StreamHandler,
+)
 from llmledger.usage import PriceModifiers, Usage
 
-__all__ = ["OPENAI_DETAILS", "RAW_RESPONSE_HEADER", "ChatChunksHandler", "MalformedUsage", "chat_completion_info",
-           "chat_usage", "client_server", "field", "finish_reasons", "int_field", "parsed_raw_response", "raw_mode",
-           "reported_tier"]
+__all__ = [
+    "OPENAI_DETAILS", "RAW_RESPONSE_HEADER", "ChatChunksHandler", "MalformedUsage", "RawResponses",
+    "chat_completion_info", "chat_usage", "client_server", "field", "finish_reasons", "int_field",
+    "parsed_raw_response", "raw_mode", "reported_tier",
+]
 
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
@@ -101,6 +109,24 @@ def parsed_raw_response(result: Any, request: RequestInfo, parsed_mode: str) -> 
     if request.state["raw"] != parsed_mode or request.stream or parse is None or inspect.iscoroutinefunction(parse):
         return None
     return parse()
+
+
+class RawResponses:
+    """For Stainless SDKs (openai, anthropic, groq): ``with_raw_response``/``with_streaming_response``
+    calls return the HTTP response, whose body is the user's. ``request_info`` stores
+    ``raw_mode(kwargs)`` in ``request.state["raw"]``; this mixin answers the rest."""
+
+    raw_parsed_mode = "true"
+    """The header value of the SDK's ``with_raw_response`` (its parsed body is cached)."""
+
+    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
+        return request.stream and not request.state.get("raw")
+
+    def response_body(self, request: RequestInfo, result: Any) -> Any:
+        """The response object to read: the result, a raw response's parsed body, or None."""
+        if not request.state.get("raw"):
+            return result
+        return parsed_raw_response(result, request, self.raw_parsed_mode)
 
 
 def reported_tier(tier: Any, fallback: PriceModifiers) -> PriceModifiers:

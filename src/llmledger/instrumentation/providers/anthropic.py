@@ -57,10 +57,10 @@ from llmledger.instrumentation.adapter import (
     StreamHandler,
 )
 from llmledger.instrumentation.providers._common import (
+    RawResponses,
     client_server,
     field,
     int_field,
-    parsed_raw_response,
     raw_mode,
 )
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
@@ -221,7 +221,8 @@ class MessageStreamHandler(StreamHandler):
             modifiers=usage_modifiers(self._usage, self._request.modifiers))
 
 
-class AnthropicAdapter(ProviderAdapter):
+class AnthropicAdapter(RawResponses, ProviderAdapter):
+    raw_parsed_mode = "raw"
     name = "anthropic"
     distribution = "anthropic"
     import_name = "anthropic"
@@ -241,15 +242,10 @@ class AnthropicAdapter(ProviderAdapter):
         request.state["raw"] = raw_mode(kwargs)
         return request
 
-    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
-        # A raw response's body (stream or not) belongs to the user: nothing to proxy.
-        return request.stream and not request.state["raw"]
-
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        if request.state["raw"]:
-            result = parsed_raw_response(result, request, "raw")
-            if result is None:
-                return ResponseInfo()
+        result = self.response_body(request, result)
+        if result is None:
+            return ResponseInfo()
         return message_info(result, request)
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:

@@ -22,10 +22,10 @@ from llmledger.instrumentation.adapter import (
 )
 from llmledger.instrumentation.providers._common import (
     ChatChunksHandler,
+    RawResponses,
     chat_completion_info,
     chat_usage,
     client_server,
-    parsed_raw_response,
     raw_mode,
     reported_tier,
 )
@@ -63,7 +63,8 @@ class GroqStreamHandler(ChatChunksHandler):
         return groq_usage(usage)
 
 
-class GroqAdapter(ProviderAdapter):
+class GroqAdapter(RawResponses, ProviderAdapter):
+    raw_parsed_mode = "raw"
     name = "groq"
     distribution = "groq"
     import_name = "groq"
@@ -91,14 +92,10 @@ class GroqAdapter(ProviderAdapter):
         request.state["raw"] = raw_mode(kwargs)
         return request
 
-    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
-        return request.stream and not request.state["raw"]
-
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        if request.state["raw"]:
-            result = parsed_raw_response(result, request, "raw")
-            if result is None:
-                return ResponseInfo()
+        result = self.response_body(request, result)
+        if result is None:
+            return ResponseInfo()
         return chat_completion_info(result, groq_usage(getattr(result, "usage", None)),
                                     reported_tier(getattr(result, "service_tier", None), request.modifiers))
 

@@ -24,11 +24,11 @@ from llmledger.instrumentation.adapter import (
 )
 from llmledger.instrumentation.providers._common import (
     ChatChunksHandler,
+    RawResponses,
     chat_completion_info,
     chat_usage,
     client_server,
     int_field,
-    parsed_raw_response,
     raw_mode,
     reported_tier,
 )
@@ -138,7 +138,7 @@ class ResponsesStreamHandler(StreamHandler):
         return _responses_info(self._final, self._request)
 
 
-class OpenAIAdapter(ProviderAdapter):
+class OpenAIAdapter(RawResponses, ProviderAdapter):
     name = "openai"
     distribution = "openai"
     import_name = "openai"
@@ -165,14 +165,10 @@ class OpenAIAdapter(ProviderAdapter):
                 request.state["injected_include_usage"] = True
         return request
 
-    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
-        return request.stream and not request.state.get("raw")
-
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        if request.state.get("raw"):
-            result = parsed_raw_response(result, request, "true")
-            if result is None:
-                return ResponseInfo()
+        result = self.response_body(request, result)
+        if result is None:
+            return ResponseInfo()
         if target.kind == "responses":
             return _responses_info(result, request)
         return chat_completion_info(result, chat_usage(getattr(result, "usage", None)),
