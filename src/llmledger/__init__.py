@@ -115,6 +115,9 @@ def uninstrument() -> None:
 
 def flush() -> None:
     """Export everything recorded so far (spans, metrics, ledger rows)."""
+    instrumentor = _state.get("instrumentor")
+    if instrumentor is not None and instrumentor.telemetry is not None:
+        instrumentor.telemetry.flush()
     for sink in _state.get("sinks", ()):
         sink.flush()
     providers = _state.get("providers")

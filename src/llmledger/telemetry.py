@@ -1,8 +1,9 @@
 """The one place that turns a CallRecord into span attributes and metric points.
 
 Attribute and instrument names live here and nowhere else (see DESIGN.md, "Contract").
-Everything on the per-call path is cheap: metric attribute sets are built once per
-(customer, model, ...) combination and reused; zero counts are not recorded.
+Everything on the per-call path is cheap: the span is finished on the caller's thread, the
+metric points are recorded off the request path (``MetricQueue``), metric attribute sets are built
+once per (customer, model, ...) combination and reused, and zero counts are not recorded.
 """
 
 from __future__ import annotations
@@ -14,10 +15,21 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    TracerProvider,
+)
 
 from llmledger.ledger.plans import PlanBook
+from llmledger.metric_queue import MetricQueue
 from llmledger.usage import CallRecord, CustomerContext
 
 logger = logging.getLogger("llmledger.telemetry")
@@ -56,13 +68,16 @@ def _customer_span_attributes(customer: CustomerContext) -> dict[str, Any]:
 class ExactSums:
     """A monotonic counter kept as exact sums per attribute set, reported by an observable counter.
 
-    ``add`` is a dict update under a lock (no SDK measurement on the call path); the values are
-    ints or Decimals, so sums are exact until the export converts them to float.
+    ``add`` is a dict update under a lock (no SDK measurement per call); the values are ints or
+    Decimals, so sums are exact until the export converts them to float. ``before_observe`` runs
+    first at every collection (it drains the metric queue).
     """
 
-    def __init__(self, meter: Meter, name: str, unit: str, description: str) -> None:
+    def __init__(self, meter: Meter, name: str, unit: str, description: str,
+                 before_observe: Callable[[], None]) -> None:
         self._sums: dict[tuple[Any, ...], list[Any]] = {}
         self._lock = threading.Lock()
+        self._before_observe = before_observe
         meter.create_observable_counter(name, callbacks=[self._observe], unit=unit, description=description)
 
     def add(self, key: tuple[Any, ...], value: int | Decimal, attributes: Callable[[], dict[str, Any]]) -> None:
@@ -74,6 +89,7 @@ class ExactSums:
                 entry[1] += value
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        self._before_observe()
         with self._lock:
             entries = [(attrs, value) for attrs, value in self._sums.values()]
         for attrs, value in entries:
@@ -105,6 +121,8 @@ class Telemetry:
         self._seen_lock = threading.Lock()
         self._metric_attrs: dict[tuple[Any, ...], Any] = {}
         self.sinks: list[RecordSink] = list(sinks)
+        self._queue: MetricQueue[tuple[CallRecord, SpanContext | None]] = MetricQueue(self._record_queued)
+        drain = self._queue.drain
 
         self._token_usage = meter.create_histogram(
             "gen_ai.client.token.usage", unit="{token}",
@@ -123,12 +141,13 @@ class Telemetry:
         # Per-customer counters are summed here, exactly, and reported as cumulative observable
         # counters at collection time: one dict update per call instead of an SDK measurement each.
         self._customer_cost = ExactSums(meter, "llmledger.customer.cost", "USD",
-                                        "LLM cost per customer in USD.")
+                                        "LLM cost per customer in USD.", drain)
         self._customer_tokens = ExactSums(meter, "llmledger.customer.tokens", "{token}",
-                                          "Tokens per customer and type.")
-        self._customer_calls = ExactSums(meter, "llmledger.customer.calls", "{call}", "LLM calls per customer.")
+                                          "Tokens per customer and type.", drain)
+        self._customer_calls = ExactSums(meter, "llmledger.customer.calls", "{call}", "LLM calls per customer.",
+                                         drain)
         self._unpriced = ExactSums(meter, "llmledger.unpriced.calls", "{call}",
-                                   "Calls whose model has no known price.")
+                                   "Calls whose model has no known price.", drain)
         self._dropped = meter.create_counter(
             "llmledger.records.dropped", unit="{record}", description="Call records llmledger dropped.")
         meter.create_observable_gauge(
@@ -154,6 +173,7 @@ class Telemetry:
             return customer_id
 
     def _observe_revenue(self, options: CallbackOptions) -> Iterable[Observation]:
+        self._queue.drain()  # customers first seen in queued calls have revenue too
         reported: set[str] = set()
         for account in self._plans:
             label = self.metric_customer_id(account.id, account.plan)
@@ -187,21 +207,27 @@ class Telemetry:
             start_time=record.start_time_ns)
 
     def record(self, record: CallRecord, span: Span | None) -> None:
-        """Finish the span and record the metric points of one call. Never raises."""
+        """Finish the span, queue the metric points and hand the call to the sinks. Never raises."""
         try:
             if span is not None:
                 self._finish_span(record, span)
         except Exception:
             logger.debug("llmledger: could not finish span", exc_info=True)
-        try:
-            self._record_metrics(record)
-        except Exception:
-            logger.debug("llmledger: could not record metrics", exc_info=True)
+        # The span's context, not the span: a queued call must not keep a whole span alive.
+        self._queue.submit((record, None if span is None else span.get_span_context()))
         for sink in self.sinks:
             try:
                 sink.on_record(record)
             except Exception:
                 logger.debug("llmledger: sink %r failed", sink, exc_info=True)
+
+    def flush(self) -> None:
+        """Record the metric points of every call finished so far (collections do this too)."""
+        self._queue.drain()
+
+    def close(self) -> None:
+        """Record what is queued and stop the metric worker; later calls record on their thread."""
+        self._queue.close()
 
     def record_dropped(self, reason: str, count: int = 1) -> None:
         self._dropped.add(count, {"reason": reason})
@@ -275,22 +301,28 @@ class Telemetry:
             attrs["error.type"] = record.error_type
         return attrs
 
-    def _record_metrics(self, record: CallRecord) -> None:
+    def _record_queued(self, item: tuple[CallRecord, SpanContext | None]) -> None:
+        record, span_context = item
+        context = None if span_context is None else trace.set_span_in_context(NonRecordingSpan(span_context))
+        self._record_metrics(record, context)
+
+    def _record_metrics(self, record: CallRecord, context: Context | None = None) -> None:
+        """The call's metric points; ``context`` (the call's span) lets the SDK link exemplars."""
         key = (record.operation, record.provider, record.request_model, record.response_model,
                record.error_type)
         base = self._cached(("semconv", *key), lambda: self._semconv_attrs(record))
-        self._duration.record(record.duration_s, base)
+        self._duration.record(record.duration_s, base, context)
         if record.first_chunk_time_ns is not None:
-            self._ttfc.record((record.first_chunk_time_ns - record.start_time_ns) / 1e9, base)
+            self._ttfc.record((record.first_chunk_time_ns - record.start_time_ns) / 1e9, base, context)
         usage = record.usage
         if usage is not None:
             self._token_usage.record(usage.input_tokens, self._cached(
-                ("tok", "input", *key), lambda: {**base, "gen_ai.token.type": "input"}))
+                ("tok", "input", *key), lambda: {**base, "gen_ai.token.type": "input"}), context)
             self._token_usage.record(usage.output_tokens, self._cached(
-                ("tok", "output", *key), lambda: {**base, "gen_ai.token.type": "output"}))
+                ("tok", "output", *key), lambda: {**base, "gen_ai.token.type": "output"}), context)
         cost = record.cost
         if cost.total is not None:
-            self._cost.record(float(cost.total), base)
+            self._cost.record(float(cost.total), base, context)
         elif cost.status == "unpriced":
             self._unpriced.add((record.provider, record.request_model), 1, lambda: {
                 "gen_ai.provider.name": record.provider,

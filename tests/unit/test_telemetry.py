@@ -103,3 +103,33 @@ def test_span_attributes_of_a_record():
     assert span.attributes["gen_ai.usage.cache_read.input_tokens"] == 40
     assert span.start_time == 1_000_000_000 and span.end_time == 1_500_000_000
     assert span.attributes["llmledger.cost.source"] == "test"
+
+
+def test_a_collection_records_queued_calls_first_even_if_the_worker_never_ran():
+    telemetry, _, reader = make()
+    telemetry._queue._start_worker = lambda: None  # the worker would race the read: keep it out
+    for i in range(3):
+        emit(telemetry, record(f"c{i}"))
+    assert telemetry._queue.pending() == 3
+    durations = points(reader, "gen_ai.client.operation.duration")
+    assert [p.count for p in durations] == [3]
+    assert sum(p.value for p in points(reader, "llmledger.customer.calls")) == 3
+    assert telemetry._queue.pending() == 0
+
+
+def test_metric_points_carry_exemplars_of_the_call_span():
+    telemetry, exporter, reader = make()
+    emit(telemetry, record("c1"))
+    telemetry.flush()
+    span = exporter.get_finished_spans()[0]
+    (cost_point,) = points(reader, "gen_ai.usage.cost")
+    assert [e.span_id for e in cost_point.exemplars] == [span.context.span_id]
+    assert cost_point.exemplars[0].trace_id == span.context.trace_id
+
+
+def test_after_close_calls_are_recorded_on_the_callers_thread():
+    telemetry, _, reader = make()
+    telemetry.close()
+    emit(telemetry, record("c1"))
+    assert telemetry._queue.pending() == 0
+    assert sum(p.value for p in points(reader, "llmledger.customer.calls")) == 1

@@ -136,3 +136,5 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched.clear()
         self.instrumented_providers.clear()
         self._lifecycle = None
+        if self.telemetry is not None:
+            self.telemetry.close()  # records the queued metric points, stops the worker

@@ -1,0 +1,127 @@
+"""Metric points of finished calls, recorded off the request path.
+
+Recording a histogram point through the OpenTelemetry SDK (1.45) costs 10-20 µs: every point's
+attributes are validated, copied and hashed, and an exemplar is considered. A call records four
+such points plus the per-customer sums, which together were most of llmledger's per-call cost.
+The call path therefore only appends the finished call to a deque (about 0.1 µs); one daemon
+thread records the points.
+
+Nothing is lost or late for a reader:
+- every collection drains the queue first (llmledger's observable callbacks call ``drain`` before
+  the SDK collects the synchronous instruments), so an exported or in-memory read always includes
+  every call finished before it;
+- ``drain`` is also called by ``llmledger.flush()``, at ``close()`` and at interpreter exit;
+- when the queue is full (the worker cannot keep up) the caller records its own points, so points
+  are never dropped and the caller never waits on the worker;
+- after ``fork()`` the child starts with an empty queue (the parent records its own calls).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+logger = logging.getLogger("llmledger.telemetry")
+
+Item = TypeVar("Item")
+
+
+class MetricQueue(Generic[Item]):
+    """A bounded queue of items handled by ``handle`` on one worker thread (or by the caller when
+    full). ``handle`` runs for each item exactly once; its exceptions are logged, never raised."""
+
+    def __init__(self, handle: Callable[[Item], None], *, max_pending: int = 1_000,
+                 thread_name: str = "llmledger-metrics") -> None:
+        self._handle = handle
+        self.max_pending = max_pending
+        self._thread_name = thread_name
+        self._closed = False
+        self._reset()
+        atexit.register(self.drain)
+        _reset_in_forked_children(self)
+
+    def _reset(self) -> None:
+        self._pending: deque[Item] = deque()
+        self._drain_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    # ---- request path --------------------------------------------------------------------------
+    def submit(self, item: Item) -> None:
+        if self._closed or len(self._pending) >= self.max_pending:
+            self._handle_one(item)
+            return
+        self._pending.append(item)
+        if self._worker is None:
+            self._start_worker()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    # ---- draining --------------------------------------------------------------------------------
+    def drain(self) -> None:
+        """Handle every item submitted before this call, on the calling thread if the worker has
+        not yet taken them. Returns once they are all handled."""
+        with self._drain_lock:
+            pending = self._pending
+            while True:
+                try:
+                    item = pending.popleft()
+                except IndexError:
+                    return
+                self._handle_one(item)
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Handle what is queued and stop the worker; later items are handled by their caller."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+        self.drain()
+        atexit.unregister(self.drain)
+
+    # ---- worker ----------------------------------------------------------------------------------
+    def _start_worker(self) -> None:
+        with self._start_lock:
+            if self._worker is None and not self._closed:
+                worker = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
+                worker.start()
+                self._worker = worker
+
+    def _run(self) -> None:
+        wake = self._wake
+        while not self._closed:
+            wake.wait()
+            wake.clear()  # before draining: an item appended from now on sets it again
+            self.drain()
+
+    def _handle_one(self, item: Item) -> None:
+        try:
+            self._handle(item)
+        except Exception:
+            logger.debug("llmledger: could not record metrics", exc_info=True)
+
+
+def _reset_in_forked_children(queue: MetricQueue[Any]) -> None:
+    if not hasattr(os, "register_at_fork"):
+        return
+    ref = weakref.ref(queue)
+
+    def reset() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._reset()  # the parent's items are the parent's; its thread does not exist here
+
+    os.register_at_fork(after_in_child=reset)
