@@ -259,8 +259,9 @@ def main() -> None:
     own_us = own_work(tracer_provider, meter_provider)
     chunk_us = per_chunk_work(tracer_provider, meter_provider)
 
-    # memory: RSS growth over 100k instrumented calls to many customers (after a warm-up)
-    for i in range(2_000):
+    # memory: RSS growth over 100k instrumented calls to many customers, after a warm-up long enough
+    # for one-time growth to settle (the metric worker's malloc arena, exemplar reservoirs)
+    for i in range(20_000):
         with llmledger.customer(f"cust-{i % 500}"):
             client.chat.completions.create(model="gpt-4o", messages=MSG)
     gc.collect()

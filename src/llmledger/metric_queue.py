@@ -36,7 +36,7 @@ class MetricQueue(Generic[Item]):
     """A bounded queue of items handled by ``handle`` on one worker thread (or by the caller when
     full). ``handle`` runs for each item exactly once; its exceptions are logged, never raised."""
 
-    def __init__(self, handle: Callable[[Item], None], *, max_pending: int = 1_000,
+    def __init__(self, handle: Callable[[Item], None], *, max_pending: int = 512,
                  thread_name: str = "llmledger-metrics") -> None:
         self._handle = handle
         self.max_pending = max_pending
