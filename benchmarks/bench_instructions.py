@@ -62,11 +62,6 @@ def child(scenario: str, calls: int) -> None:
     wrapper = Lifecycle(telemetry, Pricer()).wrapper(ADAPTER, ADAPTER.targets[0])
     response = ChatCompletion.model_validate(json.loads(bench.COMPLETION))
     resource = bench.sync_client().chat.completions
-    tracer, meter = tracer_provider.get_tracer("reference"), meter_provider.get_meter("reference")
-    histogram, counter = meter.create_histogram("reference.h"), meter.create_counter("reference.c")
-    span_attrs = {f"attribute.{i}": f"value-{i}" for i in range(15)}
-    point_attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                   "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06"}
 
     def create(**kwargs: object) -> ChatCompletion:
         return response
@@ -79,12 +74,7 @@ def child(scenario: str, calls: int) -> None:
         with llmledger.customer("cust-1", plan="pro", feature="chat"):
             create(model="gpt-4o", messages=bench.MSG)
 
-    def reference() -> None:
-        tracer.start_span("chat gpt-4o", attributes=span_attrs).end()
-        for _ in range(3):
-            histogram.record(5, point_attrs)
-        for _ in range(2):
-            counter.add(1, point_attrs)
+    reference = bench.reference_call(tracer_provider, meter_provider)
 
     def settle() -> None:  # the worker records the queued calls on its own thread, not this one
         while telemetry._queue.pending():
