@@ -213,8 +213,11 @@ class Telemetry:
                 self._finish_span(record, span)
         except Exception:
             logger.debug("llmledger: could not finish span", exc_info=True)
-        # The span's context, not the span: a queued call must not keep a whole span alive.
-        self._queue.submit((record, None if span is None else span.get_span_context()))
+        try:
+            # The span's context, not the span: a queued call must not keep a whole span alive.
+            self._queue.submit((record, None if span is None else span.get_span_context()))
+        except Exception:
+            logger.debug("llmledger: could not queue the metric points", exc_info=True)
         for sink in self.sinks:
             try:
                 sink.on_record(record)
