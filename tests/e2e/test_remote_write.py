@@ -54,6 +54,11 @@ def remote_write(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Remo
     prometheus.wait_for(f'sum(llmledger_customer_cost_USD_total{{job="{RW_SERVICE}"}})',
                         lambda r: bool(r) and math.isclose(float(r[0]["value"][1]), expected, rel_tol=1e-9),
                         timeout=60)
+    # The span-derived series (spanmetrics connector) take their own path and flush interval: the
+    # cost arriving first says nothing about them. Wait for each series the tests read.
+    for name in sorted(metric_names_read_by_rules_and_dashboards()):
+        prometheus.wait_for(f'{name}{{job="{RW_SERVICE}"}}', bool, timeout=60)
+        stack.prometheus.wait_for(f'{name}{{job="{SERVICE}"}}', bool, timeout=60)
     return RemoteWrite(prometheus, spans)
 
 
