@@ -75,19 +75,12 @@ class PostgresStore(LedgerStore):
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {migrations.VERSION_TABLE} ("
                              "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
                              "applied_at TIMESTAMPTZ NOT NULL)")
-            for migration in migrations.pending(self._version(), self.description):
+            for migration in migrations.pending(self.schema_version(), self.description):
                 for statement in migration.postgres:
                     self._db.execute(statement)
                 self._db.execute(f"INSERT INTO {migrations.VERSION_TABLE} (version, description, "
                                  "applied_at) VALUES (%s, %s, now())",
                                  (migration.version, migration.description))
-
-    def _version(self) -> int:
-        found = self._db.execute(f"SELECT MAX(version) FROM {migrations.VERSION_TABLE}").fetchone()
-        return int(found[0] or 0)
-
-    def schema_version(self) -> int:
-        return self._version()
 
     def insert(self, rows: Sequence[LedgerRow]) -> None:
         with self._db.transaction(), self._db.cursor() as cursor, cursor.copy(_COPY) as copy:

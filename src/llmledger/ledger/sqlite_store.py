@@ -119,7 +119,7 @@ class SQLiteStore(LedgerStore):
     def _migrate(self) -> None:
         db = self._db
         try:
-            if self._version() == migrations.SCHEMA_VERSION:
+            if self.schema_version() == migrations.SCHEMA_VERSION:
                 return  # the usual case: no write lock needed
         except sqlite3.OperationalError:
             pass  # a new file: no version table yet
@@ -127,7 +127,7 @@ class SQLiteStore(LedgerStore):
         try:
             db.execute(f"CREATE TABLE IF NOT EXISTS {migrations.VERSION_TABLE} ("
                        "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)")
-            for migration in migrations.pending(self._version(), str(self.path)):
+            for migration in migrations.pending(self.schema_version(), str(self.path)):
                 for statement in migration.sqlite:
                     db.execute(statement)
                 if migration.sqlite_data is not None:
@@ -138,13 +138,6 @@ class SQLiteStore(LedgerStore):
         except BaseException:
             db.execute("ROLLBACK")
             raise
-
-    def _version(self) -> int:
-        found = self._db.execute(f"SELECT MAX(version) FROM {migrations.VERSION_TABLE}").fetchone()
-        return int(found[0] or 0)
-
-    def schema_version(self) -> int:
-        return self._version()
 
     def insert(self, rows: Sequence[LedgerRow]) -> None:
         started = [to_text(row.started_at) for row in rows]

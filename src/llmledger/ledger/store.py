@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from llmledger.errors import ConfigError, LLMLedgerError
+from llmledger.ledger.migrations import VERSION_TABLE
 from llmledger.ledger.queries import Dialect, Filters, Grouping, GroupTotals, where_clause
 from llmledger.ledger.schema import TABLE, LedgerRow
 
@@ -53,8 +54,10 @@ class LedgerStore(ABC):
         start, end = self._from_db(first), self._from_db(last)
         return (start, end) if start is not None and end is not None else None
 
-    @abstractmethod
-    def schema_version(self) -> int: ...
+    def schema_version(self) -> int:
+        """The newest migration applied to this ledger (0 for a new database)."""
+        found = self._db.execute(f"SELECT MAX(version) FROM {VERSION_TABLE}").fetchone()
+        return int(found[0] or 0)
 
     def count(self) -> int:
         """Number of calls in the ledger."""
