@@ -30,7 +30,7 @@ from opentelemetry.trace import (
 
 from llmledger.ledger.plans import PlanBook
 from llmledger.metric_queue import MetricQueue
-from llmledger.usage import CallRecord, CustomerContext
+from llmledger.usage import CallRecord, CustomerContext, saturated
 
 logger = logging.getLogger("llmledger.telemetry")
 
@@ -93,7 +93,7 @@ class ExactSums:
         with self._lock:
             entries = [(attrs, value) for attrs, value in self._sums.values()]
         for attrs, value in entries:
-            yield Observation(float(value) if isinstance(value, Decimal) else value, attrs)
+            yield Observation(float(value) if isinstance(value, Decimal) else saturated(value), attrs)
 
 
 class Telemetry:

@@ -28,7 +28,7 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
-from llmledger.usage import CallRecord
+from llmledger.usage import CallRecord, implausible_count
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -82,6 +82,9 @@ class Call:
                 record.finish_reasons = info.finish_reasons
                 if info.modifiers is not None:
                     record.modifiers = info.modifiers
+            if record.usage is not None and (problem := implausible_count(record.usage)):
+                warn_malformed(self, MalformedUsage(problem))
+                record.usage = None
             if record.usage is not None:
                 at = datetime.fromtimestamp(record.start_time_ns / 1e9, tz=timezone.utc)
                 record.cost = self._pricer.price(

@@ -62,6 +62,7 @@ from llmledger.instrumentation.providers._common import (
     field,
     int_field,
     raw_mode,
+    usage_fields,
 )
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
 
@@ -115,7 +116,7 @@ def _compaction_usage(entry: Any) -> Usage:
 
 def message_usage(usage: Any) -> Usage | None:
     """Anthropic usage (a ``Usage``/``BetaUsage`` or the dict a stream handler merged) in OTel meaning."""
-    if usage is None:
+    if usage_fields(usage, "input_tokens", "output_tokens") is None:
         return None
     read = int_field(usage, "cache_read_input_tokens")
     creation = field(usage, "cache_creation")
