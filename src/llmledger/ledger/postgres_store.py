@@ -24,7 +24,7 @@ from llmledger.ledger.queries import (
     totals_from_row,
 )
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
-from llmledger.ledger.store import LedgerStore, redact
+from llmledger.ledger.store import LedgerStore, redact, scrub
 
 _DIALECT = Dialect(placeholder="%s", day_expr="(started_at AT TIME ZONE 'UTC')::date",
                    cost_sum="SUM(cost_usd)")
@@ -61,7 +61,7 @@ class PostgresStore(LedgerStore):
         try:
             self._db = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.Error as exc:
-            raise ConfigError(f"cannot connect to the PostgreSQL ledger: {exc}".strip(),
+            raise ConfigError(f"cannot connect to the PostgreSQL ledger: {scrub(exc, url)}".strip(),
                               source=self.description, key="ledger") from exc
         try:
             self._migrate()
