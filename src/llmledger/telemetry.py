@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
@@ -65,6 +66,19 @@ def _customer_span_attributes(customer: CustomerContext) -> dict[str, Any]:
     return attrs
 
 
+_shared_observables: weakref.WeakKeyDictionary[Meter, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+class _Delegate:
+    """An observable callback that calls the current telemetry's (see ``ExactSums.on``)."""
+
+    def __init__(self, callback: Callable[[CallbackOptions], Iterable[Observation]]) -> None:
+        self.callback = callback
+
+    def __call__(self, options: CallbackOptions) -> Iterable[Observation]:
+        return self.callback(options)
+
+
 class ExactSums:
     """A monotonic counter kept as exact sums per attribute set, reported by an observable counter.
 
@@ -79,6 +93,19 @@ class ExactSums:
         self._lock = threading.Lock()
         self._before_observe = before_observe
         meter.create_observable_counter(name, callbacks=[self._observe], unit=unit, description=description)
+
+    @classmethod
+    def on(cls, meter: Meter, name: str, unit: str, description: str,
+           before_observe: Callable[[], None]) -> ExactSums:
+        """The one ExactSums of ``name`` on ``meter``. The SDK keeps the first observable instrument
+        of a name on a meter (and its callback) for good, so a re-``init()`` on the same providers
+        continues the same cumulative sums, drained by the new telemetry."""
+        shared = _shared_observables.setdefault(meter, {})
+        sums = shared.get(name)
+        if not isinstance(sums, ExactSums):
+            sums = shared[name] = cls(meter, name, unit, description, before_observe)
+        sums._before_observe = before_observe
+        return sums
 
     def add(self, key: tuple[Any, ...], value: int | Decimal, attributes: Callable[[], dict[str, Any]]) -> None:
         with self._lock:
@@ -140,19 +167,25 @@ class Telemetry:
             explicit_bucket_boundaries_advisory=COST_BUCKETS)
         # Per-customer counters are summed here, exactly, and reported as cumulative observable
         # counters at collection time: one dict update per call instead of an SDK measurement each.
-        self._customer_cost = ExactSums(meter, "llmledger.customer.cost", "USD",
+        self._customer_cost = ExactSums.on(meter, "llmledger.customer.cost", "USD",
                                         "LLM cost per customer in USD.", drain)
-        self._customer_tokens = ExactSums(meter, "llmledger.customer.tokens", "{token}",
+        self._customer_tokens = ExactSums.on(meter, "llmledger.customer.tokens", "{token}",
                                           "Tokens per customer and type.", drain)
-        self._customer_calls = ExactSums(meter, "llmledger.customer.calls", "{call}", "LLM calls per customer.",
+        self._customer_calls = ExactSums.on(meter, "llmledger.customer.calls", "{call}", "LLM calls per customer.",
                                          drain)
-        self._unpriced = ExactSums(meter, "llmledger.unpriced.calls", "{call}",
+        self._unpriced = ExactSums.on(meter, "llmledger.unpriced.calls", "{call}",
                                    "Calls whose model has no known price.", drain)
         self._dropped = meter.create_counter(
             "llmledger.records.dropped", unit="{record}", description="Call records llmledger dropped.")
-        meter.create_observable_gauge(
-            "llmledger.customer.revenue", callbacks=[self._observe_revenue], unit="USD",
-            description="Monthly revenue of each customer, from the configured plans.")
+        shared = _shared_observables.setdefault(meter, {})
+        revenue = shared.get("llmledger.customer.revenue")
+        if isinstance(revenue, _Delegate):
+            revenue.callback = self._observe_revenue
+        else:
+            revenue = shared["llmledger.customer.revenue"] = _Delegate(self._observe_revenue)
+            meter.create_observable_gauge(
+                "llmledger.customer.revenue", callbacks=[revenue], unit="USD",
+                description="Monthly revenue of each customer, from the configured plans.")
 
     # ---- customers on metrics: bounded ---------------------------------------------------------
     def metric_customer_id(self, customer_id: str, plan: str | None) -> str:

@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
+from llmledger import propagation
 from llmledger.attribution import current_customer
 from llmledger.instrumentation.adapter import (
     MalformedUsage,
@@ -146,7 +146,7 @@ def _error_type(error: BaseException) -> str:
 
 
 def _span_context(call: Call) -> object:
-    return otel_context.attach(trace.set_span_in_context(call.span)) if call.span is not None else None
+    return otel_context.attach(propagation.call_context(call.span)) if call.span is not None else None
 
 
 @contextlib.contextmanager
