@@ -10,9 +10,9 @@ from __future__ import annotations
 import anthropic
 import openai
 import pytest
-from harness import Harness, instrumented
 from opentelemetry import baggage, context
 
+from harness import Harness, instrumented
 from llmledger.config import Config
 from llmledger.fake_provider import FakeProviderServer
 

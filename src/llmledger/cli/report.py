@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from llmledger.cli import render
 from llmledger.cli.render import Column, Style
+from llmledger.cli.safe_text import csv_cell, table_cell
 from llmledger.config import Config, load_config
 from llmledger.errors import LLMLedgerError
 from llmledger.ledger import LedgerNotFound, open_store
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def to_csv(report: Report) -> str:
     """One line per row (no total line: a spreadsheet sums the columns itself)."""
-    rows = [row_dict(row, report.by) for row in report.rows]
+    rows = [{key: csv_cell(value) for key, value in row_dict(row, report.by).items()} for row in report.rows]
     fields = list(row_dict(report.total, report.by))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
@@ -186,9 +187,9 @@ def format_report(report: Report, style: Style, *, limit: int | None = None,
     rows = report.rows[:limit] if limit is not None else report.rows
     dot = "·" if style.unicode else "-"
     if title is None:
-        title = f"llmledger report {dot} {report.ledger} {dot} {_period_text(report, style)}"
+        title = f"llmledger report {dot} {table_cell(report.ledger, 120)} {dot} {_period_text(report, style)}"
         if report.customer:
-            title += f" {dot} customer {report.customer}"
+            title += f" {dot} customer {table_cell(report.customer)}"
     lines = [style.bold(title)]
     if report.has_revenue:
         lines.append(style.dim(REVENUE_BASIS))
@@ -208,12 +209,13 @@ def _notes(report: Report, config: Config | None) -> list[str]:
     losing = report.unprofitable
     if losing:
         noun = report.by if len(losing) == 1 else f"{report.by}s"
-        details = ", ".join(f"{row.key} ({render.money(row.margin)})" for row in losing[:5])
+        details = ", ".join(f"{table_cell(row.key)} ({render.money(row.margin)})" for row in losing[:5])
         notes.append(f"{len(losing)} unprofitable {noun} at list prices: {details}"
                      + (" ..." if len(losing) > 5 else ""))
     over = [row for row in report.rows if row.over_allowance]
     if over:
-        details = ", ".join(f"{row.key} ({row.totals.tokens * 100 // (row.allowance or 1)}%)" for row in over[:5])
+        details = ", ".join(f"{table_cell(row.key)} ({row.totals.tokens * 100 // (row.allowance or 1)}%)"
+                            for row in over[:5])
         notes.append(f"over their plan's included tokens: {details}")
     unpriced = report.total.totals.unpriced_calls
     if unpriced:
