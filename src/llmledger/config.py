@@ -15,6 +15,7 @@ attribution:
   metric_customer_allow_list: [cust-1]     # optional: only these get their own series
   trust_inbound_baggage: false             # take customer.* from inbound W3C baggage
   propagate_baggage: false                 # send customer.* as baggage to downstream services
+  metric_series_limit: 2000                # series per per-customer instrument (SDK cardinality limit)
 plans: {...}                               # see llmledger.ledger.plans
 customers: {...}
 pricing: {...}                             # see llmledger.pricing (overrides, deployment map)
@@ -49,6 +50,7 @@ _TOP_LEVEL_KEYS = {
 }
 _ATTRIBUTION_KEYS = {
     "metric_customer_cap", "metric_customer_allow_list", "trust_inbound_baggage", "propagate_baggage",
+    "metric_series_limit",  # reliability (issue 18)
 }
 
 
@@ -73,6 +75,8 @@ class Config:
     """Let provider requests carry W3C ``traceparent``/baggage headers (third parties see trace ids)."""
     flush_ledger_on_sigterm: bool = True
     """Flush the ledger on SIGTERM (chaining the previous handler) when ``init()`` opened it."""
+    metric_series_limit: int = 2000
+    """Series per per-customer instrument; match the SDK's cardinality limit (default 2,000)."""
 
 
 def _bool(value: object, source: str, key: str) -> bool:
@@ -186,6 +190,8 @@ _SCALARS: tuple[tuple[str, tuple[str, ...], str, _Parser], ...] = (
     ("shutdown_timeout", ("shutdown_timeout",), "LLMLEDGER_SHUTDOWN_TIMEOUT", _seconds),
     ("propagate_trace_context", ("propagate_trace_context",), "LLMLEDGER_PROPAGATE_TRACE_CONTEXT", _bool),
     ("flush_ledger_on_sigterm", ("flush_ledger_on_sigterm",), "LLMLEDGER_FLUSH_LEDGER_ON_SIGTERM", _bool),
+    ("metric_series_limit", ("attribution", "metric_series_limit"), "LLMLEDGER_METRIC_SERIES_LIMIT",
+     _positive_int),
 )
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
-from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from opentelemetry import trace
@@ -29,9 +27,10 @@ from opentelemetry.trace import (
     TracerProvider,
 )
 
+from llmledger.exact_sums import SERIES_LIMIT, ExactSums, _Delegate, _shared_observables
 from llmledger.ledger.plans import PlanBook
 from llmledger.metric_queue import MetricQueue
-from llmledger.usage import CallRecord, CustomerContext, saturated
+from llmledger.usage import CallRecord, CustomerContext
 
 logger = logging.getLogger("llmledger.telemetry")
 
@@ -66,63 +65,6 @@ def _customer_span_attributes(customer: CustomerContext) -> dict[str, Any]:
     return attrs
 
 
-_shared_observables: weakref.WeakKeyDictionary[Meter, dict[str, Any]] = weakref.WeakKeyDictionary()
-
-
-class _Delegate:
-    """An observable callback that calls the current telemetry's (see ``ExactSums.on``)."""
-
-    def __init__(self, callback: Callable[[CallbackOptions], Iterable[Observation]]) -> None:
-        self.callback = callback
-
-    def __call__(self, options: CallbackOptions) -> Iterable[Observation]:
-        return self.callback(options)
-
-
-class ExactSums:
-    """A monotonic counter kept as exact sums per attribute set, reported by an observable counter.
-
-    ``add`` is a dict update under a lock (no SDK measurement per call); the values are ints or
-    Decimals, so sums are exact until the export converts them to float. ``before_observe`` runs
-    first at every collection (it drains the metric queue).
-    """
-
-    def __init__(self, meter: Meter, name: str, unit: str, description: str,
-                 before_observe: Callable[[], None]) -> None:
-        self._sums: dict[tuple[Any, ...], list[Any]] = {}
-        self._lock = threading.Lock()
-        self._before_observe = before_observe
-        meter.create_observable_counter(name, callbacks=[self._observe], unit=unit, description=description)
-
-    @classmethod
-    def on(cls, meter: Meter, name: str, unit: str, description: str,
-           before_observe: Callable[[], None]) -> ExactSums:
-        """The one ExactSums of ``name`` on ``meter``. The SDK keeps the first observable instrument
-        of a name on a meter (and its callback) for good, so a re-``init()`` on the same providers
-        continues the same cumulative sums, drained by the new telemetry."""
-        shared = _shared_observables.setdefault(meter, {})
-        sums = shared.get(name)
-        if not isinstance(sums, ExactSums):
-            sums = shared[name] = cls(meter, name, unit, description, before_observe)
-        sums._before_observe = before_observe
-        return sums
-
-    def add(self, key: tuple[Any, ...], value: int | Decimal, attributes: Callable[[], dict[str, Any]]) -> None:
-        with self._lock:
-            entry = self._sums.get(key)
-            if entry is None:
-                self._sums[key] = [attributes(), value]
-            else:
-                entry[1] += value
-
-    def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
-        self._before_observe()
-        with self._lock:
-            entries = [(attrs, value) for attrs, value in self._sums.values()]
-        for attrs, value in entries:
-            yield Observation(float(value) if isinstance(value, Decimal) else saturated(value), attrs)
-
-
 class Telemetry:
     """Owns the tracer, the instruments and the sinks; one per instrumentation."""
 
@@ -133,6 +75,7 @@ class Telemetry:
         *,
         plans: PlanBook | None = None,
         customer_cap: int = 1000,
+        series_limit: int = SERIES_LIMIT,
         customer_allow_list: frozenset[str] | None = None,
         sinks: Sequence[RecordSink] = (),
         version: str = "0",
@@ -168,13 +111,13 @@ class Telemetry:
         # Per-customer counters are summed here, exactly, and reported as cumulative observable
         # counters at collection time: one dict update per call instead of an SDK measurement each.
         self._customer_cost = ExactSums.on(meter, "llmledger.customer.cost", "USD",
-                                        "LLM cost per customer in USD.", drain)
+                                        "LLM cost per customer in USD.", drain, series_limit)
         self._customer_tokens = ExactSums.on(meter, "llmledger.customer.tokens", "{token}",
-                                          "Tokens per customer and type.", drain)
+                                          "Tokens per customer and type.", drain, series_limit)
         self._customer_calls = ExactSums.on(meter, "llmledger.customer.calls", "{call}", "LLM calls per customer.",
-                                         drain)
+                                            drain, series_limit)
         self._unpriced = ExactSums.on(meter, "llmledger.unpriced.calls", "{call}",
-                                   "Calls whose model has no known price.", drain)
+                                      "Calls whose model has no known price.", drain, series_limit)
         self._dropped = meter.create_counter(
             "llmledger.records.dropped", unit="{record}", description="Call records llmledger dropped.")
         shared = _shared_observables.setdefault(meter, {})

@@ -89,7 +89,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self.telemetry = Telemetry(
             kwargs.get("tracer_provider"), kwargs.get("meter_provider"), plans=config.plans,
             customer_cap=config.metric_customer_cap,
-            customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__)
+            customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__,
+            series_limit=config.metric_series_limit)
         pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
         self._lifecycle = Lifecycle(self.telemetry, pricer)
         for adapter in load_adapters():
