@@ -65,7 +65,8 @@ SHELL: dict[str, str | NotRun] = {
         "builds for ~27 min the first time: scripts/test.sh runs it before pytest, and "
         "tests/integration/test_backends_scripts.py tests its prerequisite check"),
     "bash scripts/backends/run.sh start": NotRun(
-        "binds fixed ports: tests/integration/test_backends_scripts.py runs start/status/stop on free ports"),
+        "binds fixed ports: tests/e2e/test_backends_run.py runs start/status/stop on free ports and "
+        "fills the stack with the demo; tests/integration/test_backends_scripts.py checks its refusals"),
     "bash scripts/backends/run.sh stop": NotRun("see run.sh start"),
 }
 RUN_PYTHON_BLOCK = "import llmledger\nfrom openai import OpenAI"  # how the 30-second example starts
