@@ -59,7 +59,8 @@ class DemoOptions:
     provider_url: str | None = None
     """Send the calls to this provider base URL instead of starting the local fake provider."""
 
-INSTALL_HINT = "pip install 'llmledger[openai,anthropic]' (or run bash scripts/demo.sh from a clone)"
+INSTALL_HINT = ("pip install 'openai>=3.57,<4' 'anthropic>=2.14,<3' (the SDK versions llmledger is tested "
+                "with), or run bash scripts/demo.sh in a clone of llmledger, which installs everything")
 
 
 @dataclass(slots=True)

@@ -55,7 +55,7 @@ def test_openai_only_says_so_and_still_has_its_losing_customer(tmp_path: Path) -
     assert "calling OpenAI through its real SDK (only" in intro and "Anthropic" not in intro
     outcome = _outcome(result, Style(unicode=False))
     assert "failed as the scenario scripts: rate-limit error (HTTP 429): " in outcome
-    assert "summaries on gpt-5.5" in outcome and "pip install 'llmledger[openai,anthropic]'" in outcome
+    assert "summaries on gpt-5.5" in outcome and "pip install 'openai>=3.57,<4' 'anthropic>=2.14,<3'" in outcome
     assert "with GPT-5.5: $0.28 a summary, $33.6" in _next_steps(result, report)
     tracer_provider.shutdown()
     meter_provider.shutdown()
