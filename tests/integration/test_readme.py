@@ -231,6 +231,11 @@ def test_the_demo_shows_the_losing_customer_and_working_hints(
     assert "calling OpenAI and Anthropic through their real SDKs" in out
     assert re.search(r"^!\s+brightline-legal\s+starter\b.*-\$", out, flags=re.MULTILINE)
     assert "failed as the scenario scripts: rate-limit error (HTTP 429)" in out
+    # the sample output the README shows under the command: its opening lines and the punch line
+    sample = next(block.text for block in readme_blocks() if block.lang == "" and block.section == "The two commands")
+    assert out.splitlines()[:2] == sample.splitlines()[:2]
+    punch = next(line for line in sample.splitlines() if line.startswith("brightline-legal pays"))
+    assert punch.split(" a summary, ")[0] + " a summary, " in out
     hints = out.split("Look closer:", 1)[1].splitlines()[1:]
     # llmledger is not on PATH after bash scripts/demo.sh: the hints name the .venv's script (here
     # the shared .venv's real path, since the clone's .venv is a symlink to it)
