@@ -170,6 +170,7 @@ def compile_card(
                 coefficients, fee = [value * multiplier for value in coefficients], fee * multiplier
             raw_bands.append((coefficients, fee))
         zero |= _uncovered(model_price, strict_audio=strict_audio)
+
         def differs(index: int, parent: int) -> bool:
             return any(bands[index] != bands[parent] for bands, _ in raw_bands)
 
