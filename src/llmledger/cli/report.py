@@ -21,7 +21,8 @@ from llmledger.cli.render import Column, Style
 from llmledger.config import Config, load_config
 from llmledger.errors import LLMLedgerError
 from llmledger.ledger import LedgerNotFound, open_store
-from llmledger.ledger.report import REPORT_BY, REVENUE_BASIS, Report, ReportRow, build_report, row_dict
+from llmledger.ledger.report import REPORT_BY, REVENUE_BASIS, Report, ReportRow, build_report
+from llmledger.ledger.report_data import row_dict
 
 DEFAULT_LEDGER = "llmledger.db"
 BAR_WIDTH = 20
@@ -99,8 +100,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def to_csv(report: Report) -> str:
     """One line per row (no total line: a spreadsheet sums the columns itself)."""
-    rows = [row_dict(row, report.by) for row in report.rows]
-    fields = list(row_dict(report.total, report.by))
+    flags = {"cache": report.cache is not None, "what_if": report.what_if is not None}
+    rows = [row_dict(row, report.by, **flags) for row in report.rows]
+    fields = list(row_dict(report.total, report.by, **flags))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()

@@ -25,6 +25,7 @@ from llmledger.ledger.queries import (
 )
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
 from llmledger.ledger.store import LedgerStore, redact
+from llmledger.ledger.usage_groups import UsageGroup, group_from_row, usage_groups_sql
 
 _DIALECT = Dialect(placeholder="%s", day_expr="(started_at AT TIME ZONE 'UTC')::date",
                    cost_sum="SUM(cost_usd)")
@@ -96,3 +97,9 @@ class PostgresStore(LedgerStore):
             totals.append(totals_from_row(row, keys, Decimal(cost or 0), _utc))
         return totals
 
+
+    def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
+                     models: Sequence[str] | None = None, cached_only: bool = False) -> list[UsageGroup]:
+        sql, params = usage_groups_sql(filters, _DIALECT, _same, thresholds, models, cached_only,
+                                       ("SUM(cost_usd)",))
+        return [group_from_row(row, Decimal(row[-1] or 0)) for row in self._db.execute(sql, params).fetchall()]

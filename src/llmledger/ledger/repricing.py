@@ -1,0 +1,181 @@
+"""Re-price recorded tokens: what-if model swaps and prompt-cache savings, at today's rates.
+
+Both work on the ledger's token sums (``usage_groups``) and the pricing engine's compiled rate
+cards: a card's coefficients are per token *leaf* (``pricing.compile``), so a cache-read token's
+coefficient is its rate minus the plain input rate, and
+
+* cache savings of a group = ``-(cache-read coefficient) * cache_read_tokens``: what its cached
+  input would have cost uncached minus what it cost;
+* a what-if prices the group's tokens on the target's card. Token kinds the target has no rate for
+  (cache reads or writes, one-hour writes, reasoning) are billed as the target bills them: as the
+  plain input or output tokens they are part of.
+
+Prices are linear within a prompt-size tier band, so groups are first read without bands and read
+again split at the cards' thresholds only if some call passes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from llmledger.errors import LLMLedgerError
+from llmledger.ledger.queries import Filters
+from llmledger.ledger.store import LedgerStore
+from llmledger.ledger.usage_groups import UsageGroup
+from llmledger.pricing.engine import utc_day
+from llmledger.pricing.modifiers import price_context
+from llmledger.pricing.overrides import PriceOverrides
+from llmledger.pricing.ratecard import CR, CW, CW1H, RSN, RateCard
+from llmledger.pricing.resolve import Resolver, TimedEntry, Unpriced
+from llmledger.usage import PriceModifiers
+
+# Where a what-if target named without its provider is looked for, after the calls' own provider.
+PROVIDERS = ("openai", "anthropic", "gcp.gemini", "aws.bedrock", "mistral_ai", "cohere", "groq",
+             "gcp.vertex_ai", "azure.ai.openai")
+
+
+class WhatIfError(LLMLedgerError):
+    """A what-if that cannot be answered: a malformed spec, an unknown or unpriced target."""
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    source: str
+    target: str
+    feature: str | None = None
+
+    @property
+    def label(self) -> str:
+        return (f"{self.feature}:" if self.feature else "") + f"{self.source}={self.target}"
+
+
+def parse_what_if(text: str) -> WhatIf:
+    """``FROM=TO`` or ``FEATURE:FROM=TO`` (a ``:`` followed only by digits is part of a model id)."""
+    left, equals, target = text.strip().partition("=")
+    feature, colon, source = left.partition(":")
+    if not colon or source.isdigit() or source.split(":", 1)[0].isdigit():
+        feature, source = "", left
+    if not equals or not source.strip() or not target.strip():
+        raise WhatIfError(f"--what-if expects FROM=TO or FEATURE:FROM=TO, got {text!r}")
+    return WhatIf(source.strip(), target.strip(), feature.strip() or None)
+
+
+class RateCards:
+    """Today's compiled rate card per (provider, model, service tier), via the pricing engine."""
+
+    def __init__(self, overrides: PriceOverrides | None = None) -> None:
+        self._resolver = Resolver(overrides or PriceOverrides.empty())
+        self._day = utc_day(None)
+        self._cards: dict[tuple[str, str | None, str | None], RateCard | str] = {}
+
+    def card(self, provider: str, model: str | None, tier: str | None) -> RateCard | str:
+        """The card, or why there is none."""
+        key = (provider, model, tier)
+        found = self._cards.get(key)
+        if found is None:
+            found = self._cards[key] = self._resolve(*key)
+        return found
+
+    def _resolve(self, provider: str, model: str | None, tier: str | None) -> RateCard | str:
+        context = price_context(PriceModifiers(service_tier=tier))
+        entry = self._resolver.resolve(provider, model, context, self._day)
+        if isinstance(entry, TimedEntry):
+            return f"{model} has time-of-day prices"
+        if isinstance(entry, Unpriced):
+            return ("unknown model" if entry.unknown_model else "unpriced") + f": {entry.reason}"
+        if not isinstance(entry, RateCard):
+            return f"the prices of {model} do not compile to linear rates"
+        return entry
+
+    def target_card(self, target: str, provider: str, tier: str | None) -> RateCard:
+        """The what-if target's card: on the calls' provider, else on any provider that knows it."""
+        reasons = []
+        for candidate in (provider, *(p for p in PROVIDERS if p != provider)):
+            found = self.card(candidate, target, tier)
+            if isinstance(found, RateCard):
+                return found
+            if not found.startswith("unknown model"):
+                reasons.append(f"{candidate}: {found}")
+        why = "; ".join(reasons) or "no provider's price list has it"
+        tier_text = f" (service tier {tier})" if tier else ""
+        raise WhatIfError(f"what-if target model {target!r} cannot be priced{tier_text}: {why}")
+
+
+def price_group(card: RateCard, group: UsageGroup) -> Decimal | None:
+    """The group's tokens on ``card``; None when the card has no rate for prompts this large."""
+    if card.checks.max_input is not None and group.max_input_tokens > card.checks.max_input:
+        return None
+    band, scale = card.line_rates(group.band_floor)
+    zero = set(card.checks.zero)
+    cache_read = 0 if CR in zero else group.cache_read_tokens
+    cache_write = 0 if CW in zero else group.cache_write_tokens
+    cache_1h = 0 if CW1H in zero or not cache_write else group.cache_write_1h_tokens
+    reasoning = 0 if RSN in zero else group.reasoning_tokens
+    a, b, c, d, _ = band.inputs
+    f, g, _ = band.outputs
+    units = (a * group.input_tokens + b * cache_read + c * cache_write + d * cache_1h
+             + f * group.output_tokens + g * reasoning + band.per_request * group.calls)
+    return Decimal(units) * scale
+
+
+def cache_saving(card: RateCard, group: UsageGroup) -> Decimal:
+    """What the group's cached input would have cost uncached minus what it cost."""
+    band, scale = card.line_rates(group.band_floor)
+    if CR in card.checks.zero:
+        return Decimal(0)
+    return Decimal(-band.inputs[1] * group.cache_read_tokens) * scale
+
+
+def banded_groups(store: LedgerStore, filters: Filters,
+                  cards_of: Callable[[UsageGroup], Iterable[RateCard]], *,
+                  models: Sequence[str] | None = None, cached_only: bool = False) -> list[UsageGroup]:
+    """The usage groups, split at tier thresholds only when some call passes one of its cards'."""
+    groups = store.usage_groups(filters, models=models, cached_only=cached_only)
+    thresholds: set[int] = set()
+    split = False
+    for group in groups:
+        for card in cards_of(group):
+            thresholds.update(card.thresholds)
+            split = split or any(group.max_input_tokens > t for t in card.thresholds)
+    if not split:
+        return groups
+    return store.usage_groups(filters, thresholds=sorted(thresholds), models=models,
+                              cached_only=cached_only)
+
+
+@dataclass(slots=True)
+class Saving:
+    cache_read_tokens: int = 0
+    usd: Decimal = field(default_factory=Decimal)
+
+
+@dataclass(slots=True)
+class CacheSavings:
+    by_customer: dict[str | None, Saving] = field(default_factory=dict)
+    by_feature: dict[str | None, Saving] = field(default_factory=dict)
+    by_model: dict[str, Saving] = field(default_factory=dict)
+    unpriced_calls: int = 0
+    """Cached calls whose model has no price today (left out)."""
+
+
+def cache_savings(store: LedgerStore, filters: Filters, cards: RateCards) -> CacheSavings:
+    def cards_of(group: UsageGroup) -> list[RateCard]:
+        card = cards.card(group.provider, group.model, group.service_tier)
+        return [card] if isinstance(card, RateCard) else []
+
+    result = CacheSavings()
+    for group in banded_groups(store, filters, cards_of, cached_only=True):
+        found = cards_of(group)
+        if not found:
+            result.unpriced_calls += group.calls
+            continue
+        usd = cache_saving(found[0], group)
+        model = f"{group.provider}/{group.model or '?'}"
+        for saving in (result.by_customer.setdefault(group.customer_id, Saving()),
+                       result.by_feature.setdefault(group.feature, Saving()),
+                       result.by_model.setdefault(model, Saving())):
+            saving.cache_read_tokens += group.cache_read_tokens
+            saving.usd += usd
+    return result
