@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                                   customer=args.customer, what_ifs=args.what_if,
                                   overrides=config.price_overrides)
             if args.format == "html":
-                pages = html_reports(store, config, report)
+                pages = html_reports(store, config.plans, report, config.price_overrides)
     except LedgerNotFound as exc:
         print(f"llmledger report: {exc}. Point --db at your ledger (the `ledger:` setting of your "
               "app), or run `llmledger demo` to create one.", file=sys.stderr)

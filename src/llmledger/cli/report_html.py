@@ -13,10 +13,11 @@ from decimal import Decimal
 from html import escape
 
 from llmledger.cli import render
-from llmledger.config import Config
+from llmledger.ledger.plans import PlanBook
 from llmledger.ledger.report import NO_FEATURE, UNATTRIBUTED, Report, ReportBy, ReportRow, build_report
 from llmledger.ledger.report_data import plain
 from llmledger.ledger.store import LedgerStore
+from llmledger.pricing.overrides import PriceOverrides
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
 CHART_ROWS = 20
@@ -43,13 +44,14 @@ class Pages:
     days: Report
 
 
-def html_reports(store: LedgerStore, config: Config, customers: Report) -> Pages:
+def html_reports(store: LedgerStore, plans: PlanBook, customers: Report,
+                 overrides: PriceOverrides | None = None) -> Pages:
     """The feature, model and day reports over the customer report's period."""
     period = customers.period
 
     def other(by: ReportBy) -> Report:
-        return build_report(store, config.plans, by, since=period.since, until=period.until,
-                            customer=customers.customer, overrides=config.price_overrides,
+        return build_report(store, plans, by, since=period.since, until=period.until,
+                            customer=customers.customer, overrides=overrides,
                             with_cache=by != "day")
 
     return Pages(customers, other("feature"), other("model"), other("day"))
