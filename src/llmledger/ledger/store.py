@@ -47,11 +47,11 @@ class LedgerStore(ABC):
     def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
         """Exact sums per group of the calls matching ``filters``."""
 
-    @abstractmethod
     def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
                      models: Sequence[str] | None = None, cached_only: bool = False) -> list[UsageGroup]:
         """Token sums and exact cost of the priced calls per ``usage_groups.UsageGroup`` key;
         ``models`` limits them to those models, ``cached_only`` to calls that read the cache."""
+        raise NotImplementedError(f"{type(self).__name__} cannot re-price its calls")
 
     def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
         """First and last call time matching ``filters`` (UTC), or None when there is none."""
