@@ -52,7 +52,7 @@ def html_reports(store: LedgerStore, plans: PlanBook, customers: Report,
     def other(by: ReportBy) -> Report:
         return build_report(store, plans, by, since=period.since, until=period.until,
                             customer=customers.customer, overrides=overrides,
-                            with_cache=by != "day")
+                            with_cache=by != "day", known_cache=customers.cache)
 
     return Pages(customers, other("feature"), other("model"), other("day"))
 

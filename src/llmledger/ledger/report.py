@@ -163,14 +163,17 @@ def build_report(store: LedgerStore, plans: PlanBook, by: ReportBy = "customer",
                  since: datetime | None = None, until: datetime | None = None,
                  customer: str | None = None, now: datetime | None = None,
                  what_ifs: Sequence[WhatIf] = (), overrides: PriceOverrides | None = None,
-                 with_cache: bool = True) -> Report:
+                 with_cache: bool = True, known_cache: CacheSavings | None = None) -> Report:
     """The report; ``what_ifs`` re-price those models' calls, ``with_cache`` adds cache savings
-    (both at today's rates, with the config's price ``overrides``)."""
+    (both at today's rates, with the config's price ``overrides``); ``known_cache`` reuses the
+    savings another report of the same period and customer already read."""
     period = resolve_period(store, since, until, customer, now)
     filters = Filters(period.since, period.until, customer)
     groups = store.aggregate(_grouping(by), filters)
     cards = RateCards(overrides)
-    cache = cache_savings(store, filters, cards) if with_cache and by != "day" else None
+    cache = None
+    if with_cache and by != "day":
+        cache = known_cache or cache_savings(store, filters, cards)
     found_what_if = what_if(store, filters, what_ifs, cards) if what_ifs else None
     if by in ("customer", "plan"):
         rows = _customer_rows(groups, plans, period, customer, cache, found_what_if)
