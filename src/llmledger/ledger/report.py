@@ -16,9 +16,18 @@ from typing import Any, Literal
 from llmledger.ledger.billing import Bill, PlanAdvice, advise, customer_bill
 from llmledger.ledger.plans import PlanBook, months_covered
 from llmledger.ledger.queries import Filters, Grouping, GroupTotals
-from llmledger.ledger.repricing import CacheSavings, RateCards, Saving, WhatIf, cache_savings
+from llmledger.ledger.repricing import (
+    CacheSavings,
+    RateCards,
+    Saving,
+    WhatIf,
+    banded_groups,
+    cache_cards,
+    cache_savings,
+    cache_savings_from,
+)
 from llmledger.ledger.store import LedgerStore
-from llmledger.ledger.whatif import WhatIfLine, WhatIfResult, what_if
+from llmledger.ledger.whatif import WhatIfLine, WhatIfResult, sources, what_if, what_if_cards, what_if_from
 from llmledger.pricing.overrides import PriceOverrides
 
 ReportBy = Literal["customer", "plan", "model", "feature", "day"]
@@ -171,10 +180,17 @@ def build_report(store: LedgerStore, plans: PlanBook, by: ReportBy = "customer",
     filters = Filters(period.since, period.until, customer)
     groups = store.aggregate(_grouping(by), filters)
     cards = RateCards(overrides)
-    cache = None
-    if with_cache and by != "day":
-        cache = known_cache or cache_savings(store, filters, cards)
-    found_what_if = what_if(store, filters, what_ifs, cards) if what_ifs else None
+    wants_cache = with_cache and by != "day"
+    cache, found_what_if = known_cache if wants_cache else None, None
+    if wants_cache and cache is None and what_ifs:  # one scan of the calls for both
+        for_cache, for_what_if = cache_cards(cards), what_if_cards(what_ifs, cards)
+        usage = banded_groups(store, filters, lambda group: [*for_cache(group), *for_what_if(group)],
+                              models=sources(what_ifs), cached_only=True)
+        cache, found_what_if = cache_savings_from(usage, cards), what_if_from(usage, what_ifs, cards)
+    elif wants_cache and cache is None:
+        cache = cache_savings(store, filters, cards)
+    if what_ifs and found_what_if is None:
+        found_what_if = what_if(store, filters, what_ifs, cards)
     if by in ("customer", "plan"):
         rows = _customer_rows(groups, plans, period, customer, cache, found_what_if)
         if by == "plan":

@@ -160,13 +160,23 @@ class CacheSavings:
     """Cached calls whose model has no price today (left out)."""
 
 
-def cache_savings(store: LedgerStore, filters: Filters, cards: RateCards) -> CacheSavings:
+def cache_cards(cards: RateCards) -> Callable[[UsageGroup], list[RateCard]]:
+    """The card that prices a group's cache savings (the recorded model's, today)."""
     def cards_of(group: UsageGroup) -> list[RateCard]:
+        if not group.cache_read_tokens:
+            return []
         card = cards.card(group.provider, group.model, group.service_tier)
         return [card] if isinstance(card, RateCard) else []
 
+    return cards_of
+
+
+def cache_savings_from(groups: Iterable[UsageGroup], cards: RateCards) -> CacheSavings:
+    cards_of = cache_cards(cards)
     result = CacheSavings()
-    for group in banded_groups(store, filters, cards_of, cached_only=True):
+    for group in groups:
+        if not group.cache_read_tokens:
+            continue
         found = cards_of(group)
         if not found:
             result.unpriced_calls += group.calls
@@ -179,3 +189,7 @@ def cache_savings(store: LedgerStore, filters: Filters, cards: RateCards) -> Cac
             saving.cache_read_tokens += group.cache_read_tokens
             saving.usd += usd
     return result
+
+
+def cache_savings(store: LedgerStore, filters: Filters, cards: RateCards) -> CacheSavings:
+    return cache_savings_from(banded_groups(store, filters, cache_cards(cards), cached_only=True), cards)

@@ -56,14 +56,20 @@ def usage_groups_sql(filters: Filters, dialect: Dialect, convert: ToParam, thres
                      models: Sequence[str] | None, cached_only: bool, cost_columns: Sequence[str],
                      per_call: str | None = None) -> tuple[str, list[object]]:
     """The grouped sums; ``cost_columns`` are the dialect's cost aggregates, appended last.
+    ``cached_only`` keeps calls that read the cache, ``models`` calls of those models; both keep
+    the calls that do either.
 
     ``per_call`` (a condition) asks instead for each matching call's key and exact ``cost_usd``."""
     conditions = ["cost_status = 'priced'"]
-    if cached_only:
-        conditions.append("cache_read_tokens > 0")
+    model_in = ""
     if models is not None:
-        marks = ", ".join([dialect.placeholder] * len(models))
-        conditions.append(f"COALESCE(request_model, response_model) IN ({marks})")
+        model_in = f"COALESCE(request_model, response_model) IN ({', '.join([dialect.placeholder] * len(models))})"
+    if cached_only and models is not None:
+        conditions.append(f"(cache_read_tokens > 0 OR {model_in})")  # one scan for both uses
+    elif cached_only:
+        conditions.append("cache_read_tokens > 0")
+    elif models is not None:
+        conditions.append(model_in)
     where, params = where_clause(filters, dialect, convert, tuple(conditions))
     if models is not None:
         params = list(models) + params

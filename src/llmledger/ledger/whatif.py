@@ -7,7 +7,7 @@ A ``FEATURE:FROM=TO`` spec applies to that feature's calls only and wins over a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -63,7 +63,8 @@ def _spec_for(specs: Sequence[WhatIf], group: UsageGroup) -> WhatIf | None:
     return general
 
 
-def what_if(store: LedgerStore, filters: Filters, specs: Sequence[WhatIf], cards: RateCards) -> WhatIfResult:
+def what_if_cards(specs: Sequence[WhatIf], cards: RateCards) -> Callable[[UsageGroup], list[RateCard]]:
+    """The target card that re-prices a group (none when no spec applies to it)."""
     for spec in specs:  # an unknown target is an error even when no call matches
         cards.target_card(spec.target, PROVIDERS[0], None)
 
@@ -71,12 +72,16 @@ def what_if(store: LedgerStore, filters: Filters, specs: Sequence[WhatIf], cards
         spec = _spec_for(specs, group)
         return [] if spec is None else [cards.target_card(spec.target, group.provider, group.service_tier)]
 
+    return cards_of
+
+
+def what_if_from(groups: Iterable[UsageGroup], specs: Sequence[WhatIf], cards: RateCards) -> WhatIfResult:
+    cards_of = what_if_cards(specs, cards)
     result = WhatIfResult(tuple(specs))
-    models = sorted({spec.source for spec in specs})
-    for group in banded_groups(store, filters, cards_of, models=models):
+    for group in groups:
         found = cards_of(group)
         if not found:
-            continue  # the spec is for another feature
+            continue  # another model, or the spec is for another feature
         cost_if = price_group(found[0], group)
         if cost_if is None:
             result.too_large_calls += group.calls
@@ -88,3 +93,12 @@ def what_if(store: LedgerStore, filters: Filters, specs: Sequence[WhatIf], cards
             line.add(group.calls, group.cost, cost_if)
         result.total.add(group.calls, group.cost, cost_if)
     return result
+
+
+def sources(specs: Sequence[WhatIf]) -> list[str]:
+    return sorted({spec.source for spec in specs})
+
+
+def what_if(store: LedgerStore, filters: Filters, specs: Sequence[WhatIf], cards: RateCards) -> WhatIfResult:
+    groups = banded_groups(store, filters, what_if_cards(specs, cards), models=sources(specs))
+    return what_if_from(groups, specs, cards)
