@@ -97,7 +97,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
 def _write_html(store: LedgerStore, result: DemoResult, by_customer: Report) -> Path:
     """The HTML report next to the ledger: ``llmledger-demo.db`` -> ``llmledger-demo.html``."""
     ledger = result.ledger
-    path = (Path(result.config_file) if is_postgres(ledger) else sqlite_path(ledger)).with_suffix(".html")
+    path = (Path(result.config_file) if is_postgres(ledger) else sqlite_path(ledger)).with_suffix(".html").resolve()
     path.write_text(render_html(html_reports(store, result.plans, by_customer)), encoding="utf-8")
     return path
 
