@@ -16,7 +16,7 @@ from llmledger.ledger import migrations, queries
 from llmledger.ledger.queries import Filters, Grouping, GroupTotals
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
 from llmledger.ledger.store import LedgerStore, redact
-from llmledger.ledger.usage_groups import UsageGroup, group_from_row, usage_groups_sql
+from llmledger.ledger.usage_groups import Dimension, UsageGroup, group_from_row, usage_groups_sql
 
 _DIALECT = queries.Dialect(placeholder="%s", day_expr="(started_at AT TIME ZONE 'UTC')::date",
                    cost_sum="SUM(cost_usd)")
@@ -87,7 +87,8 @@ class PostgresStore(LedgerStore):
 
 
     def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
-                     models: Sequence[str] | None = None, cached_only: bool = False) -> list[UsageGroup]:
+                     models: Sequence[str] | None = None, cached_only: bool = False,
+                     dimension: Dimension = "customer") -> list[UsageGroup]:
         sql, params = usage_groups_sql(filters, _DIALECT, _same, thresholds, models, cached_only,
-                                       ("SUM(cost_usd)",))
+                                       ("SUM(cost_usd)",), dimension=dimension)
         return [group_from_row(row, Decimal(row[-1] or 0)) for row in self._db.execute(sql, params).fetchall()]

@@ -21,7 +21,7 @@ from llmledger.ledger.repricing import (
     RateCards,
     Saving,
     WhatIf,
-    banded_groups,
+    both_dimensions,
     cache_cards,
     cache_savings,
     cache_savings_from,
@@ -184,8 +184,8 @@ def build_report(store: LedgerStore, plans: PlanBook, by: ReportBy = "customer",
     cache, found_what_if = known_cache if wants_cache else None, None
     if wants_cache and cache is None and what_ifs:  # one scan of the calls for both
         for_cache, for_what_if = cache_cards(cards), what_if_cards(what_ifs, cards)
-        usage = banded_groups(store, filters, lambda group: [*for_cache(group), *for_what_if(group)],
-                              models=sources(what_ifs), cached_only=True)
+        usage = both_dimensions(store, filters, lambda group: [*for_cache(group), *for_what_if(group)],
+                                models=sources(what_ifs), cached_only=True, specs=what_ifs)
         cache, found_what_if = cache_savings_from(usage, cards), what_if_from(usage, what_ifs, cards)
     elif wants_cache and cache is None:
         cache = cache_savings(store, filters, cards)

@@ -23,7 +23,7 @@ from decimal import Decimal
 from llmledger.errors import LLMLedgerError
 from llmledger.ledger.queries import Filters
 from llmledger.ledger.store import LedgerStore
-from llmledger.ledger.usage_groups import UsageGroup
+from llmledger.ledger.usage_groups import Dimension, UsageGroup
 from llmledger.pricing.engine import utc_day
 from llmledger.pricing.modifiers import price_context
 from llmledger.pricing.overrides import PriceOverrides
@@ -130,9 +130,10 @@ def cache_saving(card: RateCard, group: UsageGroup) -> Decimal:
 
 def banded_groups(store: LedgerStore, filters: Filters,
                   cards_of: Callable[[UsageGroup], Iterable[RateCard]], *,
-                  models: Sequence[str] | None = None, cached_only: bool = False) -> list[UsageGroup]:
+                  models: Sequence[str] | None = None, cached_only: bool = False,
+                  dimension: Dimension = "customer") -> list[UsageGroup]:
     """The usage groups, split at tier thresholds only when some call passes one of its cards'."""
-    groups = store.usage_groups(filters, models=models, cached_only=cached_only)
+    groups = store.usage_groups(filters, models=models, cached_only=cached_only, dimension=dimension)
     thresholds: set[int] = set()
     split = False
     for group in groups:
@@ -142,7 +143,26 @@ def banded_groups(store: LedgerStore, filters: Filters,
     if not split:
         return groups
     return store.usage_groups(filters, thresholds=sorted(thresholds), models=models,
-                              cached_only=cached_only)
+                              cached_only=cached_only, dimension=dimension)
+
+
+def both_dimensions(store: LedgerStore, filters: Filters,
+                    cards_of: Callable[[UsageGroup], Iterable[RateCard]], *,
+                    models: Sequence[str] | None = None, cached_only: bool = False,
+                    specs: Sequence[WhatIf] = ()) -> Grouped:
+    """Per customer, then per feature; per customer and feature when a what-if is limited to a
+    feature (its calls must be told apart per customer too)."""
+    per_customer: Dimension = "customer and feature" if any(spec.feature for spec in specs) else "customer"
+    return Grouped(*(banded_groups(store, filters, cards_of, models=models, cached_only=cached_only,
+                                   dimension=dimension) for dimension in (per_customer, "feature")))
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped:
+    """The same calls grouped per customer and per feature."""
+
+    by_customer: list[UsageGroup]
+    by_feature: list[UsageGroup]
 
 
 @dataclass(slots=True)
@@ -171,25 +191,29 @@ def cache_cards(cards: RateCards) -> Callable[[UsageGroup], list[RateCard]]:
     return cards_of
 
 
-def cache_savings_from(groups: Iterable[UsageGroup], cards: RateCards) -> CacheSavings:
+def cache_savings_from(groups: Grouped, cards: RateCards) -> CacheSavings:
     cards_of = cache_cards(cards)
     result = CacheSavings()
-    for group in groups:
-        if not group.cache_read_tokens:
-            continue
-        found = cards_of(group)
-        if not found:
-            result.unpriced_calls += group.calls
-            continue
-        usd = cache_saving(found[0], group)
-        model = f"{group.provider}/{group.model or '?'}"
-        for saving in (result.by_customer.setdefault(group.customer_id, Saving()),
-                       result.by_feature.setdefault(group.feature, Saving()),
-                       result.by_model.setdefault(model, Saving())):
-            saving.cache_read_tokens += group.cache_read_tokens
-            saving.usd += usd
+    for dimension, listed in (("customer", groups.by_customer), ("feature", groups.by_feature)):
+        for group in listed:
+            if not group.cache_read_tokens:
+                continue
+            found = cards_of(group)
+            if not found:
+                result.unpriced_calls += group.calls if dimension != "feature" else 0
+                continue
+            usd = cache_saving(found[0], group)
+            if dimension != "feature":
+                targets = [result.by_customer.setdefault(group.customer_id, Saving())]
+            else:
+                model = f"{group.provider}/{group.model or '?'}"
+                targets = [result.by_feature.setdefault(group.feature, Saving()),
+                           result.by_model.setdefault(model, Saving())]
+            for saving in targets:
+                saving.cache_read_tokens += group.cache_read_tokens
+                saving.usd += usd
     return result
 
 
 def cache_savings(store: LedgerStore, filters: Filters, cards: RateCards) -> CacheSavings:
-    return cache_savings_from(banded_groups(store, filters, cache_cards(cards), cached_only=True), cards)
+    return cache_savings_from(both_dimensions(store, filters, cache_cards(cards), cached_only=True), cards)

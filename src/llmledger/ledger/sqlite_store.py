@@ -40,7 +40,7 @@ from llmledger.ledger.queries import (
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
 from llmledger.ledger.sqlite_rollups import PICO_PER_USD, Rollup, group_columns, rollup_for
 from llmledger.ledger.store import LedgerStore
-from llmledger.ledger.usage_groups import UsageGroup, group_from_row, usage_groups_sql
+from llmledger.ledger.usage_groups import Dimension, UsageGroup, group_from_row, usage_groups_sql
 
 logger = logging.getLogger("llmledger.ledger")
 
@@ -243,12 +243,13 @@ class SQLiteStore(LedgerStore):
         return totals
 
     def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
-                     models: Sequence[str] | None = None, cached_only: bool = False) -> list[UsageGroup]:
+                     models: Sequence[str] | None = None, cached_only: bool = False,
+                     dimension: Dimension = "customer") -> list[UsageGroup]:
         # Integer picodollar sums; the rare cost that is not a whole number of picodollars (or a
         # sum that overflows) is added from the exact text instead.
         exact = "SUM(CASE WHEN cost_pusd IS NULL THEN 1 ELSE 0 END)"
         sql, params = usage_groups_sql(filters, _FAST, to_text, thresholds, models, cached_only,
-                                       ("SUM(cost_pusd)", exact))
+                                       ("SUM(cost_pusd)", exact), dimension=dimension)
         overflowed = False
         try:
             rows = self._db.execute(sql, params).fetchall()
@@ -257,13 +258,13 @@ class SQLiteStore(LedgerStore):
             if "overflow" not in str(exc):
                 raise
             sql, params = usage_groups_sql(filters, _FAST, to_text, thresholds, models, cached_only,
-                                           ("0", "COUNT(*)"))
+                                           ("0", "COUNT(*)"), dimension=dimension)
             rows, text_costs, overflowed = self._db.execute(sql, params).fetchall(), True, True
         extra: dict[tuple[object, ...], Decimal] = {}
         if text_costs:
             condition = "1 = 1" if overflowed else "cost_pusd IS NULL"
-            sql, params = usage_groups_sql(filters, _FAST, to_text, thresholds, models, cached_only, (),
-                                           per_call=condition)
+            sql, params = usage_groups_sql(filters, _FAST, to_text, thresholds, models, cached_only,
+                                           (), per_call=condition, dimension=dimension)
             for *key, cost in self._db.execute(sql, params):
                 extra[tuple(key)] = extra.get(tuple(key), Decimal(0)) + Decimal(cost)
         return [group_from_row(row, Decimal(row[-2] or 0) * _PICO + extra.get(tuple(row[:6]), Decimal(0)))

@@ -19,7 +19,7 @@ from llmledger.errors import ConfigError, LLMLedgerError
 from llmledger.ledger.migrations import VERSION_TABLE
 from llmledger.ledger.queries import Dialect, Filters, Grouping, GroupTotals, where_clause
 from llmledger.ledger.schema import TABLE, LedgerRow
-from llmledger.ledger.usage_groups import UsageGroup
+from llmledger.ledger.usage_groups import Dimension, UsageGroup
 
 
 class LedgerNotFound(LLMLedgerError):
@@ -48,7 +48,8 @@ class LedgerStore(ABC):
         """Exact sums per group of the calls matching ``filters``."""
 
     def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
-                     models: Sequence[str] | None = None, cached_only: bool = False) -> list[UsageGroup]:
+                     models: Sequence[str] | None = None, cached_only: bool = False,
+                     dimension: Dimension = "customer") -> list[UsageGroup]:
         """Token sums and exact cost of the priced calls per ``usage_groups.UsageGroup`` key;
         ``models`` limits them to those models, ``cached_only`` to calls that read the cache."""
         raise NotImplementedError(f"{type(self).__name__} cannot re-price its calls")

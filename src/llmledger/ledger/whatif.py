@@ -7,12 +7,12 @@ A ``FEATURE:FROM=TO`` spec applies to that feature's calls only and wins over a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from llmledger.ledger.queries import Filters
-from llmledger.ledger.repricing import PROVIDERS, RateCards, WhatIf, banded_groups, price_group
+from llmledger.ledger.repricing import PROVIDERS, Grouped, RateCards, WhatIf, both_dimensions, price_group
 from llmledger.ledger.store import LedgerStore
 from llmledger.ledger.usage_groups import UsageGroup
 from llmledger.pricing.ratecard import RateCard
@@ -75,23 +75,26 @@ def what_if_cards(specs: Sequence[WhatIf], cards: RateCards) -> Callable[[UsageG
     return cards_of
 
 
-def what_if_from(groups: Iterable[UsageGroup], specs: Sequence[WhatIf], cards: RateCards) -> WhatIfResult:
+def what_if_from(groups: Grouped, specs: Sequence[WhatIf], cards: RateCards) -> WhatIfResult:
     cards_of = what_if_cards(specs, cards)
     result = WhatIfResult(tuple(specs))
-    for group in groups:
-        found = cards_of(group)
-        if not found:
-            continue  # another model, or the spec is for another feature
-        cost_if = price_group(found[0], group)
-        if cost_if is None:
-            result.too_large_calls += group.calls
-            cost_if = group.cost
-        for table, key in ((result.by_customer, group.customer_id), (result.by_feature, group.feature)):
+    for listed, by_customer in ((groups.by_customer, True), (groups.by_feature, False)):
+        for group in listed:
+            found = cards_of(group)
+            if not found:
+                continue  # another model, or the spec is for another feature
+            cost_if = price_group(found[0], group)
+            if cost_if is None:
+                result.too_large_calls += group.calls if by_customer else 0
+                cost_if = group.cost
+            table, key = ((result.by_customer, group.customer_id) if by_customer
+                          else (result.by_feature, group.feature))
             line = table.get(key)
             if line is None:
                 line = table[key] = WhatIfLine(key)
             line.add(group.calls, group.cost, cost_if)
-        result.total.add(group.calls, group.cost, cost_if)
+            if by_customer:
+                result.total.add(group.calls, group.cost, cost_if)
     return result
 
 
@@ -100,5 +103,5 @@ def sources(specs: Sequence[WhatIf]) -> list[str]:
 
 
 def what_if(store: LedgerStore, filters: Filters, specs: Sequence[WhatIf], cards: RateCards) -> WhatIfResult:
-    groups = banded_groups(store, filters, what_if_cards(specs, cards), models=sources(specs))
+    groups = both_dimensions(store, filters, what_if_cards(specs, cards), models=sources(specs), specs=specs)
     return what_if_from(groups, specs, cards)
