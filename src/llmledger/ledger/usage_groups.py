@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from llmledger.ledger.queries import Dialect, Filters, ToParam, where_clause
 from llmledger.ledger.schema import TABLE
@@ -58,12 +58,14 @@ def band_expr(thresholds: Sequence[int]) -> str:
 
 def usage_groups_sql(filters: Filters, dialect: Dialect, convert: ToParam, thresholds: Sequence[int],
                      models: Sequence[str] | None, cached_only: bool, cost_columns: Sequence[str],
-                     per_call: str | None = None, dimension: Dimension = "customer") -> tuple[str, list[object]]:
+                     per_call: str | None = None, dimension: Dimension = "customer",
+                     table_hint: str = "") -> tuple[str, list[object]]:
     """The grouped sums; ``cost_columns`` are the dialect's cost aggregates, appended last.
     ``cached_only`` keeps calls that read the cache, ``models`` calls of those models; both keep
     the calls that do either.
 
-    ``per_call`` (a condition) asks instead for each matching call's key and exact ``cost_usd``."""
+    ``per_call`` (a condition) asks instead for each matching call's key and exact ``cost_usd``.
+    ``table_hint`` follows the table name (SQLite: `` NOT INDEXED``, a scan in table order)."""
     conditions = ["cost_status = 'priced'"]
     model_in = ""
     if models is not None:
@@ -86,20 +88,16 @@ def usage_groups_sql(filters: Filters, dialect: Dialect, convert: ToParam, thres
     if per_call is not None:
         where, params = where_clause(filters, dialect, convert, tuple(conditions))
         params = list(models or ()) + params
-        return f"SELECT {', '.join(keys)}, cost_usd FROM {TABLE}{where}", params
+        return f"SELECT {', '.join(keys)}, cost_usd FROM {TABLE}{table_hint}{where}", params
     select = ", ".join((*keys, *SUMS, *cost_columns))
     positions = ", ".join(str(i + 1) for i in range(len(keys)))
-    return f"SELECT {select} FROM {TABLE}{where} GROUP BY {positions}", params
+    return f"SELECT {select} FROM {TABLE}{table_hint}{where} GROUP BY {positions}", params
 
 
-def group_from_row(row: Sequence[object], cost: Decimal) -> UsageGroup:
-    def text(value: object) -> str | None:
-        return None if value is None else str(value)
-
-    def count(value: object) -> int:
-        return int(value) if isinstance(value, (int, Decimal, str)) else 0
-
-    calls, inputs, outputs, cache_read, cache_write, cache_1h, reasoning, largest = (
-        count(value) for value in row[6:6 + len(SUMS)])
-    return UsageGroup(text(row[0]), text(row[1]), str(row[2]), text(row[3]), text(row[4]), count(row[5]),
-                      calls, inputs, outputs, cache_read, cache_write, cache_1h, reasoning, largest, cost)
+def group_from_row(row: Sequence[Any], cost: Decimal) -> UsageGroup:
+    """One result row (keys as text, counts as integers or NULL) as a UsageGroup."""
+    customer, feature, provider, model, tier, band = row[:6]
+    calls, inputs, outputs, cache_read, cache_write, cache_1h, reasoning, largest = [
+        0 if value is None else int(value) for value in row[6:6 + len(SUMS)]]
+    return UsageGroup(customer, feature, provider, model, tier, int(band), calls, inputs, outputs, cache_read,
+                      cache_write, cache_1h, reasoning, largest, cost)
