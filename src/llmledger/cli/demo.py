@@ -112,8 +112,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     out.write(_outcome(result, style) + "\n\n")
     out.write(format_report(by_customer, style) + "\n\n")
     out.write(format_report(by_feature, style, title="Where the money goes, by feature") + "\n\n")
+    out.write(f"The same report as one web page (open it in a browser, or e-mail it): {html_path}\n\n")
     out.write(_next_steps(result, by_customer) + "\n")
-    out.write(f"\nThe same report as one web page (open it in a browser, or e-mail it): {html_path}\n")
     if endpoint:
         out.write(_otlp_note(endpoint, result) + "\n")
     if status:
