@@ -73,6 +73,7 @@ def cache_savings(record: CallRecord, pricer: Pricer | None) -> Decimal | None:
     usage, cost = record.usage, record.cost.total
     if pricer is None or usage is None or cost is None or not usage.cache_read_tokens:
         return None
-    uncached = pricer.price(record.provider, record.request_model, replace(usage, cache_read_tokens=0),
+    uncached = pricer.price(record.provider, record.request_model,
+                            replace(usage, cache_read_tokens=0, cache_read_audio_tokens=0),
                             record.modifiers, utc_from_ns(record.start_time_ns)).total
     return None if uncached is None else uncached - cost

@@ -1,11 +1,10 @@
 """Re-price recorded tokens: what-if model swaps and prompt-cache savings, at today's rates.
 
 Both work on the ledger's token sums (``usage_groups``) and the pricing engine's compiled rate
-cards: a card's coefficients are per token *leaf* (``pricing.compile``), so a cache-read token's
-coefficient is its rate minus the plain input rate, and
+cards: a card's coefficients are per disjoint token *slice* (``pricing.ratecard.slices``), linear
+in the counts, so a group's sums price exactly as its calls one by one, and
 
-* cache savings of a group = ``-(cache-read coefficient) * cache_read_tokens``: what its cached
-  input would have cost uncached minus what it cost;
+* cache savings of a group = its cost with the cache reads billed as plain input minus its cost;
 * a what-if prices the group's tokens on the target's card. Token kinds the target has no rate for
   (cache reads or writes, one-hour writes, reasoning) are billed as the target bills them: as the
   plain input or output tokens they are part of.
@@ -17,7 +16,7 @@ again split at the cards' thresholds only if some call passes one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from llmledger.errors import LLMLedgerError
@@ -27,9 +26,9 @@ from llmledger.ledger.usage_groups import Dimension, UsageGroup
 from llmledger.pricing.engine import utc_day
 from llmledger.pricing.modifiers import price_context
 from llmledger.pricing.overrides import PriceOverrides
-from llmledger.pricing.ratecard import CR, CW, CW1H, RSN, RateCard
+from llmledger.pricing.ratecard import CW1H, RateCard, slices
 from llmledger.pricing.resolve import Resolver, TimedEntry, Unpriced
-from llmledger.usage import PriceModifiers
+from llmledger.usage import PriceModifiers, Usage
 
 # Where a what-if target named without its provider is looked for, after the calls' own provider.
 PROVIDERS = ("openai", "anthropic", "gcp.gemini", "aws.bedrock", "mistral_ai", "cohere", "groq",
@@ -103,29 +102,34 @@ class RateCards:
         raise WhatIfError(f"what-if target model {target!r} cannot be priced{tier_text}: {why}")
 
 
+def _usage(group: UsageGroup, zero: tuple[int, ...]) -> Usage:
+    # A target with no one-hour cache-write rate bills those writes as plain (5-minute) writes.
+    one_hour = 0 if CW1H in zero else group.cache_write_1h_tokens
+    return Usage(input_tokens=group.input_tokens, output_tokens=group.output_tokens,
+                 cache_read_tokens=group.cache_read_tokens, cache_write_tokens=group.cache_write_tokens,
+                 cache_write_1h_tokens=one_hour, reasoning_tokens=group.reasoning_tokens)
+
+
 def price_group(card: RateCard, group: UsageGroup) -> Decimal | None:
-    """The group's tokens on ``card``; None when the card has no rate for prompts this large."""
-    if card.checks.max_input is not None and group.max_input_tokens > card.checks.max_input:
+    """The group's tokens on ``card``; None when the card has no rate for them (e.g. prompts this
+    large). Token kinds without a rate of their own are billed as the tokens they are part of
+    (``ratecard.slices`` with the card's ``apart``), as the engine bills a single call."""
+    checks = card.checks
+    if checks.max_input is not None and group.max_input_tokens > checks.max_input:
+        return None
+    values = slices(_usage(group, checks.zero), checks.apart)
+    if values is None or any(values[index] for index in checks.zero):
         return None
     band, scale = card.line_rates(group.band_floor)
-    zero = set(card.checks.zero)
-    cache_read = 0 if CR in zero else group.cache_read_tokens
-    cache_write = 0 if CW in zero else group.cache_write_tokens
-    cache_1h = 0 if CW1H in zero or not cache_write else group.cache_write_1h_tokens
-    reasoning = 0 if RSN in zero else group.reasoning_tokens
-    a, b, c, d, _ = band.inputs
-    f, g, _ = band.outputs
-    units = (a * group.input_tokens + b * cache_read + c * cache_write + d * cache_1h
-             + f * group.output_tokens + g * reasoning + band.per_request * group.calls)
+    units = sum(c * v for c, v in zip(band.coefficients, values, strict=True)) + band.per_request * group.calls
     return Decimal(units) * scale
 
 
 def cache_saving(card: RateCard, group: UsageGroup) -> Decimal:
     """What the group's cached input would have cost uncached minus what it cost."""
-    band, scale = card.line_rates(group.band_floor)
-    if CR in card.checks.zero:
-        return Decimal(0)
-    return Decimal(-band.inputs[1] * group.cache_read_tokens) * scale
+    cached = price_group(card, group)
+    uncached = price_group(card, replace(group, cache_read_tokens=0))
+    return Decimal(0) if cached is None or uncached is None else uncached - cached
 
 
 def banded_groups(store: LedgerStore, filters: Filters,
