@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -28,9 +28,13 @@ from opentelemetry.trace import (
 )
 
 from llmledger.exact_sums import SERIES_LIMIT, ExactSums, _Delegate, _shared_observables
+from llmledger.ledger.month_to_date import MonthToDate, cache_savings
 from llmledger.ledger.plans import PlanBook
 from llmledger.metric_queue import MetricQueue
 from llmledger.usage import CallRecord, CustomerContext
+
+if TYPE_CHECKING:
+    from llmledger.pricing.engine import Pricer
 
 logger = logging.getLogger("llmledger.telemetry")
 
@@ -79,6 +83,7 @@ class Telemetry:
         customer_allow_list: frozenset[str] | None = None,
         sinks: Sequence[RecordSink] = (),
         version: str = "0",
+        pricer: Pricer | None = None,
     ) -> None:
         self.tracer: Tracer = trace.get_tracer(SCOPE, version, tracer_provider=tracer_provider)
         from opentelemetry import metrics
@@ -128,7 +133,14 @@ class Telemetry:
             revenue = shared["llmledger.customer.revenue"] = _Delegate(self._observe_revenue)
             meter.create_observable_gauge(
                 "llmledger.customer.revenue", callbacks=[revenue], unit="USD",
-                description="Monthly revenue of each customer, from the configured plans.")
+                description="Monthly revenue of each customer, from the configured plans, plus this "
+                            "month's overage past the plan's allowance.")
+        # ---- overage and cache savings (ledger.month_to_date) ----
+        self._pricer = pricer
+        self._month_to_date = MonthToDate(self._plans)
+        self._cache_savings = ExactSums.on(meter, "llmledger.customer.cache_savings", "USD",
+                                           "What cached input would have cost uncached minus what it cost.",
+                                           drain, series_limit)
 
     # ---- customers on metrics: bounded ---------------------------------------------------------
     def metric_customer_id(self, customer_id: str, plan: str | None) -> str:
@@ -155,13 +167,15 @@ class Telemetry:
             label = self.metric_customer_id(account.id, account.plan)
             if label != OTHER_CUSTOMER:
                 reported.add(account.id)
-                yield Observation(float(account.monthly_usd),
+                overage = self._month_to_date.overage(account.id, account.plan)
+                yield Observation(float(account.monthly_usd + overage),
                                   {"customer.id": account.id, "customer.plan": account.plan})
         for customer_id, plan in list(self._seen_customers.items()):
             if customer_id in reported or plan is None:
                 continue
             revenue = self._plans.revenue(customer_id, plan)
             if revenue is not None:
+                revenue += self._month_to_date.overage(customer_id, plan)
                 yield Observation(float(revenue), {"customer.id": customer_id, "customer.plan": plan})
 
     # ---- spans -----------------------------------------------------------------------------------
@@ -331,6 +345,12 @@ class Telemetry:
                     "gen_ai.provider.name": record.provider,
                     "gen_ai.request.model": record.request_model or "",
                 })
+        if customer is not None:
+            self._month_to_date.add(customer.id, plan, record)
+        saved = cache_savings(record, self._pricer)
+        if saved:
+            self._cache_savings.add((customer_id, plan_label, feature), saved, lambda: {
+                "customer.id": customer_id, "customer.plan": plan_label, "app.feature": feature or ""})
         usage = record.usage
         if usage is None:
             return

@@ -86,12 +86,12 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         attribution.settings.trust_inbound_baggage = config.trust_inbound_baggage
         propagation.configure(config.propagate_trace_context)
         sinks: Sequence[RecordSink] = kwargs.get("sinks") or ()
+        pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
         self.telemetry = Telemetry(
             kwargs.get("tracer_provider"), kwargs.get("meter_provider"), plans=config.plans,
             customer_cap=config.metric_customer_cap,
             customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__,
-            series_limit=config.metric_series_limit)
-        pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
+            pricer=pricer, series_limit=config.metric_series_limit)
         self._lifecycle = Lifecycle(self.telemetry, pricer)
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:
