@@ -154,9 +154,11 @@ def _from_baggage() -> CustomerContext | None:
     return CustomerContext(customer_id, text("customer.plan"), text("app.feature"), text("user.id"))
 
 
-def current_customer() -> CustomerContext | None:
-    """The customer of the running code: explicit scope first, then trusted inbound baggage."""
+def current_customer(trust_inbound_baggage: bool | None = None) -> CustomerContext | None:
+    """The customer of the running code: explicit scope first, then inbound baggage when trusted
+    (``trust_inbound_baggage``; by default as ``init()`` configured)."""
     ctx = _current.get()
-    if ctx is None and settings.trust_inbound_baggage:
+    if ctx is None and (settings.trust_inbound_baggage if trust_inbound_baggage is None
+                        else trust_inbound_baggage):
         return _from_baggage()
     return ctx

@@ -90,7 +90,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             customer_cap=config.metric_customer_cap,
             customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__)
         pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
-        self._lifecycle = Lifecycle(self.telemetry, pricer)
+        self._lifecycle = Lifecycle(self.telemetry, pricer,
+                                    trust_inbound_baggage=config.trust_inbound_baggage)
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:
                 continue

@@ -11,11 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmledger.instrumentation.adapter import (
+    STREAM_IS_RESULT,
     MalformedUsage,
     PatchTarget,
     RequestInfo,
     ResponseInfo,
     StreamHandler,
+    StreamPlace,
 )
 from llmledger.usage import PriceModifiers, Usage
 
@@ -119,8 +121,8 @@ class RawResponses:
     raw_parsed_mode = "true"
     """The header value of the SDK's ``with_raw_response`` (its parsed body is cached)."""
 
-    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
-        return request.stream and not request.state.get("raw")
+    def stream_place(self, target: PatchTarget, request: RequestInfo, result: Any) -> StreamPlace | None:
+        return STREAM_IS_RESULT if request.stream and not request.state.get("raw") else None
 
     def response_body(self, request: RequestInfo, result: Any) -> Any:
         """The response object to read: the result, a raw response's parsed body, or None."""

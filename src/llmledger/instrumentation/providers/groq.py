@@ -99,7 +99,7 @@ class GroqAdapter(RawResponses, ProviderAdapter):
         return chat_completion_info(result, groq_usage(getattr(result, "usage", None)),
                                     reported_tier(getattr(result, "service_tier", None), request.modifiers))
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         return GroqStreamHandler(request)
 
 

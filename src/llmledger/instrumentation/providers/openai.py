@@ -174,7 +174,7 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
         return chat_completion_info(result, chat_usage(getattr(result, "usage", None)),
                                     reported_tier(getattr(result, "service_tier", None), request.modifiers))
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         if target.kind == "responses":
             return ResponsesStreamHandler(request)
         return ChatStreamHandler(request)
