@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from llmledger.attribution import (
     current_customer,
@@ -24,6 +25,11 @@ from llmledger.attribution import (
 from llmledger.config import Config, load_config
 from llmledger.errors import ConfigError, LLMLedgerError
 from llmledger.version import __version__
+
+if TYPE_CHECKING:
+    from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+    from llmledger.ledger import LedgerSink
+    from llmledger.otel_setup import Providers
 
 __all__ = [
     "Config",
@@ -46,7 +52,19 @@ __all__ = [
 
 logger = logging.getLogger("llmledger")
 _lock = threading.Lock()
-_state: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """What ``init()`` set up, and ``shutdown()`` takes down."""
+
+    config: Config
+    providers: Providers
+    sinks: tuple[LedgerSink, ...]
+    instrumentor: LLMLedgerInstrumentor
+
+
+_started: _Started | None = None
 
 
 def __getattr__(name: str) -> Any:
@@ -93,7 +111,8 @@ def init(
             bind = getattr(sink, "bind_telemetry", None)
             if bind is not None:
                 bind(instrumentor.telemetry)
-        _state.update(providers=providers, sinks=sinks, instrumentor=instrumentor, config=config)
+        global _started
+        _started = _Started(config=config, providers=providers, sinks=tuple(sinks), instrumentor=instrumentor)
         return instrumentor
 
 
@@ -115,27 +134,29 @@ def uninstrument() -> None:
 
 def flush() -> None:
     """Export everything recorded so far (spans, metrics, ledger rows)."""
-    instrumentor = _state.get("instrumentor")
-    if instrumentor is not None and instrumentor.telemetry is not None:
-        instrumentor.telemetry.flush()
-    for sink in _state.get("sinks", ()):
+    started = _started
+    if started is None:
+        return
+    telemetry = started.instrumentor.telemetry
+    if telemetry is not None:
+        telemetry.flush()
+    for sink in started.sinks:
         sink.flush()
-    providers = _state.get("providers")
-    if providers is not None:
-        providers.flush()
+    started.providers.flush()
 
 
 def _shutdown_locked() -> None:
-    if not _state:
+    global _started
+    started, _started = _started, None
+    if started is None:
         return
-    _state["instrumentor"].uninstrument()
-    for sink in _state["sinks"]:
+    started.instrumentor.uninstrument()
+    for sink in started.sinks:
         try:
             sink.close()
         except Exception:
             logger.warning("llmledger: closing %r failed", sink, exc_info=True)
-    _state["providers"].shutdown()
-    _state.clear()
+    started.providers.shutdown()
 
 
 def shutdown() -> None:

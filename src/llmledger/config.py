@@ -15,7 +15,7 @@ attribution:
   metric_customer_allow_list: [cust-1]     # optional: only these get their own series
   trust_inbound_baggage: false             # take customer.* from inbound W3C baggage
   propagate_baggage: false                 # send customer.* as baggage to downstream services
-plans: {...}                               # see llmledger.ledger.plans
+plans: {...}                               # see llmledger.plans
 customers: {...}
 pricing: {...}                             # see llmledger.pricing (overrides, deployment map)
 ```
@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from llmledger.errors import ConfigError
-from llmledger.ledger.plans import PlanBook, load_plans
+from llmledger.plans import PlanBook, load_plans
 from llmledger.pricing import PriceOverrides, load_price_overrides
 
 PROVIDER_KEYS = ("openai", "anthropic", "google_genai", "bedrock", "mistral", "cohere", "groq")

@@ -28,8 +28,8 @@ from opentelemetry.trace import (
     TracerProvider,
 )
 
-from llmledger.ledger.plans import PlanBook
 from llmledger.metric_queue import MetricQueue
+from llmledger.plans import PlanBook
 from llmledger.usage import CallRecord, CustomerContext
 
 logger = logging.getLogger("llmledger.telemetry")

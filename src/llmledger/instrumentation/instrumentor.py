@@ -82,8 +82,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         config: Config = kwargs.get("config") or load_config()
-        attribution.settings.propagate_baggage = config.propagate_baggage
-        attribution.settings.trust_inbound_baggage = config.trust_inbound_baggage
+        attribution.use_baggage_policy(attribution.BaggagePolicy(
+            propagate_baggage=config.propagate_baggage, trust_inbound_baggage=config.trust_inbound_baggage))
         sinks: Sequence[RecordSink] = kwargs.get("sinks") or ()
         self.telemetry = Telemetry(
             kwargs.get("tracer_provider"), kwargs.get("meter_provider"), plans=config.plans,
@@ -128,6 +128,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self.instrumented_providers[adapter.name] = version
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        attribution.use_baggage_policy(attribution.DEFAULT_POLICY)
         if self._lifecycle is not None:
             self._lifecycle.active = False
         for owner, name in reversed(self._patched):

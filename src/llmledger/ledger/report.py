@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Literal
 
-from llmledger.ledger.plans import PlanBook, months_covered
 from llmledger.ledger.queries import Filters, Grouping, GroupTotals
 from llmledger.ledger.store import LedgerStore
+from llmledger.plans import PlanBook, months_covered
 
 ReportBy = Literal["customer", "plan", "model", "feature", "day"]
 REPORT_BY: tuple[ReportBy, ...] = ("customer", "plan", "model", "feature", "day")
