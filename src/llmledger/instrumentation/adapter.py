@@ -61,16 +61,19 @@ class RequestInfo:
 class StreamPlace:
     """Where a result's stream lives; the lifecycle observes it there."""
 
-    kind: Literal["result", "item", "manager"] = "result"
+    kind: Literal["result", "item", "manager", "raw"] = "result"
     """``result``: the result is the stream (an SDK ``Stream``, an event stream, a generator);
     ``item``: ``result[name]`` (Bedrock's response dict); ``manager``: the result is a (sync or async)
     context manager whose enter sends the request, and the stream is the entered value's attribute
     ``name`` (Anthropic's ``messages.stream()``, Cohere's raw ``chat_stream``). If it is not there,
-    the call ends at exit with ``response_info`` of the entered value."""
+    the call ends at exit with ``response_info`` of the entered value. ``raw``: the result is a raw
+    HTTP response whose body the user reads later (``raw_responses.py``); what they read is given
+    to ``body_info`` or, for a streamed request, to the stream handler."""
     name: str = ""
 
 
 STREAM_IS_RESULT = StreamPlace()
+RAW_BODY = StreamPlace("raw")
 
 
 @dataclass(slots=True)
@@ -119,6 +122,11 @@ class ProviderAdapter(ABC):
     @abstractmethod
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         """Read a non-streamed result."""
+
+    def body_info(self, target: PatchTarget, request: RequestInfo, body: Any) -> ResponseInfo:
+        """Read the body of a raw response once the user has read it (an SDK object, or the decoded
+        JSON as ``raw_responses.Fields``)."""
+        return self.response_info(target, request, body)
 
     def stream_place(self, target: PatchTarget, request: RequestInfo, result: Any) -> StreamPlace | None:
         """Where the result's stream lives; None for a non-streamed result."""

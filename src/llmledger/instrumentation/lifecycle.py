@@ -29,6 +29,7 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
+from llmledger.instrumentation.raw_responses import RawResponseProxy
 from llmledger.instrumentation.streams import Step, observe, traced_async_generator, traced_generator
 from llmledger.usage import CallRecord, CustomerContext
 
@@ -112,6 +113,24 @@ class Call:
             warn_malformed(self, exc)
         except Exception:
             logger.debug("llmledger: cannot read %s after its stream", self.target.qualname, exc_info=True)
+        self.finish(info)
+
+    @property
+    def streamed(self) -> bool:
+        return self.request.stream
+
+    def finish_body(self, body: Any) -> None:
+        """End a raw-response call whose body the user has read (None: unreadable)."""
+        if self._done:
+            return
+        info = None
+        try:
+            if body is not None:
+                info = self.adapter.body_info(self.target, self.request, body)
+        except MalformedUsage as exc:
+            warn_malformed(self, exc)
+        except Exception:
+            logger.debug("llmledger: cannot read the body of %s", self.target.qualname, exc_info=True)
         self.finish(info)
 
     def on_chunk(self, chunk: Any) -> bool:
@@ -205,6 +224,8 @@ class Lifecycle:
                 call.finish(adapter.response_info(target, request, result))
                 return result
             call.handler = adapter.stream_handler(target, request, result)
+            if place.kind == "raw":
+                return RawResponseProxy(result, call)
             return observe(result, place, call, _safe_step(adapter, target, request))
         except MalformedUsage as exc:
             warn_malformed(call, exc)

@@ -26,7 +26,7 @@ On Bedrock the response names the base model whatever inference profile was call
 profile (``global.`` / ``us.`` ...) sets the price: ``gen_ai.response.model`` is left out there so the
 call is priced by the requested profile. ``with_raw_response`` calls are priced from the (cached)
 parsed body when sync and not streamed; async, streamed and ``with_streaming_response`` bodies are
-the user's to read and are recorded without usage.
+priced when the user reads them (``instrumentation/raw_responses.py``).
 
 Streams: raw ``create(stream=True)`` streams go through the generic stream proxy with
 :class:`MessageStreamHandler` (``message_start`` usage, overridden by the non-None fields of the
@@ -263,10 +263,10 @@ class AnthropicAdapter(RawResponses, ProviderAdapter):
                 return message_info(result.current_message_snapshot, request)
             except AssertionError:  # no message_start arrived
                 return ResponseInfo()
-        result = self.response_body(request, result)
-        if result is None:
-            return ResponseInfo()
-        return message_info(result, request)
+        return super().response_info(target, request, result)
+
+    def body_info(self, target: PatchTarget, request: RequestInfo, body: Any) -> ResponseInfo:
+        return message_info(body, request)
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         return MessageStreamHandler(request)

@@ -6,8 +6,9 @@ completions, sync and async. ``parse`` bypasses ``create`` in the SDK, so both a
 
 Streamed chat only reports usage when asked (``stream_options.include_usage``): llmledger asks on
 the user's behalf and hides the extra usage-only chunk, so the user sees exactly the chunks they
-would have seen. Raw-response calls (``with_raw_response``/``with_streaming_response``) are left
-exactly as the user made them: their body is the user's to parse.
+would have seen (``include_usage`` is decided in ``request_info``, the one place that changes a
+request). Raw-response calls (``with_raw_response``/``with_streaming_response``) are sent exactly
+as the user made them; reading their body records them (``instrumentation/raw_responses.py``).
 """
 
 from __future__ import annotations
@@ -165,10 +166,7 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
                 request.state["injected_include_usage"] = True
         return request
 
-    def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        result = self.response_body(request, result)
-        if result is None:
-            return ResponseInfo()
+    def body_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         if target.kind == "responses":
             return _responses_info(result, request)
         return chat_completion_info(result, chat_usage(getattr(result, "usage", None)),
