@@ -10,6 +10,7 @@ never see the ``Call``.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -88,6 +89,18 @@ class Call:
         except Exception:
             logger.debug("llmledger: could not complete the call record", exc_info=True)
         self._telemetry.record(self.record, self.span)
+
+    def fail(self, error: BaseException) -> None:
+        """The SDK call raised. An error the SDK raises before sending anything (argument validation,
+        a client-side limit) is not a failed LLM call: no request left the process, so nothing is
+        recorded (the span is dropped unended: never exported), and the error goes on untouched."""
+        if isinstance(error, _REJECTED_BEFORE_SENDING) and not isinstance(error, _READ_ERRORS):
+            if not self._done:
+                self._done = True
+                logger.debug("llmledger: %s rejected the call before sending it (%s: %s); not recorded",
+                             self.target.qualname, type(error).__qualname__, error)
+            return
+        self.finish(None, error)
 
     def finish_stream(self, error: BaseException | None = None) -> None:
         """End a stream: take what its handler saw (partial on error or abandonment)."""
@@ -186,6 +199,14 @@ def warn_malformed(call: Call, exc: MalformedUsage) -> None:
                        "recorded without usage", key[0], key[1] or "?", exc)
 
 
+_REJECTED_BEFORE_SENDING = (ValueError, TypeError)
+"""What SDKs raise for a call they refuse to send (a missing argument, ``max_tokens`` too large for a
+non-streamed request, a pydantic validation error). Their errors about a request that was sent are
+their own API/transport error types, never these."""
+_READ_ERRORS = (json.JSONDecodeError, UnicodeError)
+"""ValueErrors that come from reading a response, i.e. after a request was sent."""
+
+
 def _error_type(error: BaseException) -> str:
     return type(error).__qualname__
 
@@ -259,7 +280,7 @@ class Lifecycle:
                         with around:
                             result = await wrapped(*args, **(request.kwargs or kwargs))
                 except BaseException as error:
-                    call.finish(None, error)
+                    call.fail(error)
                     raise
                 finally:
                     if token is not None:
@@ -296,7 +317,7 @@ class Lifecycle:
                     with around:
                         result = wrapped(*args, **(request.kwargs or kwargs))
             except BaseException as error:
-                call.finish(None, error)
+                call.fail(error)
                 raise
             finally:
                 if token is not None:

@@ -165,3 +165,4 @@ def test_closed_or_dropped_unread_is_no_usage_once(harness: Harness, fake_provid
     assert len(spans) == 2
     assert [s.attributes["llmledger.cost.status"] for s in spans] == ["no_usage", "no_usage"]
     assert all("error.type" not in s.attributes for s in spans)
+
