@@ -29,10 +29,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from llmledger.ledger import LedgerStore, open_store
-from llmledger.ledger.plans import PlanBook, load_plans
 from llmledger.ledger.report import Report, build_report
 from llmledger.ledger.repricing import parse_what_if
 from llmledger.ledger.schema import LedgerRow
+from llmledger.plans import PlanBook, load_plans
 
 RESULTS = Path(__file__).parent / "results" / "report.txt"
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)

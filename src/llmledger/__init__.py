@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from llmledger.attribution import (
     current_customer,
@@ -24,6 +25,11 @@ from llmledger.attribution import (
 from llmledger.config import Config, load_config
 from llmledger.errors import ConfigError, LLMLedgerError
 from llmledger.version import __version__
+
+if TYPE_CHECKING:
+    from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+    from llmledger.ledger import LedgerSink
+    from llmledger.otel_setup import Providers
 
 __all__ = [
     "Config",
@@ -46,7 +52,19 @@ __all__ = [
 
 logger = logging.getLogger("llmledger")
 _lock = threading.Lock()
-_state: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """What ``init()`` set up, and ``shutdown()`` takes down."""
+
+    config: Config
+    providers: Providers
+    sinks: tuple[LedgerSink, ...]
+    instrumentor: LLMLedgerInstrumentor
+
+
+_started: _Started | None = None
 
 
 def __getattr__(name: str) -> Any:
@@ -80,12 +98,13 @@ def init(
     from llmledger.otel_setup import setup_providers
 
     config = load_config(config_file, **settings)
+    global _started
     with _lock:
-        previous: dict[str, Any] = dict(_state)
-        reuse = bool(previous) and tracer_provider is None and meter_provider is None
-        if reuse:
-            _check_same_exporters(previous["config"], config, settings)
-            providers = previous["providers"]
+        previous = _started
+        reuse = previous is not None and tracer_provider is None and meter_provider is None
+        if previous is not None and reuse:
+            _check_same_exporters(previous.config, config, settings)
+            providers = previous.providers
         else:
             providers = setup_providers(
                 service_name=config.service_name, otlp_endpoint=config.otlp_endpoint,
@@ -94,15 +113,15 @@ def init(
         try:
             sinks = _open_sinks(config, settings)
         except BaseException:
-            if not reuse and providers is not previous.get("providers"):
+            if not reuse:
                 providers.shutdown(config.shutdown_timeout)
             raise
         # Everything that can fail for the configuration's sake has passed: replace the old set-up.
-        if previous:
+        if previous is not None:
             _teardown(previous, keep_providers=reuse)
-            _state.clear()
+            _started = None
             if not reuse:
-                providers.owned.extend(previous["providers"].owned)  # still global: shut down later
+                providers.owned.extend(previous.providers.owned)  # still global: shut down later
         instrumentor = LLMLedgerInstrumentor()
         instrumentor.instrument(tracer_provider=providers.tracer_provider,
                                 meter_provider=providers.meter_provider, config=config, sinks=sinks)
@@ -110,7 +129,7 @@ def init(
             bind = getattr(sink, "bind_telemetry", None)
             if bind is not None:
                 bind(instrumentor.telemetry)
-        _state.update(providers=providers, sinks=sinks, instrumentor=instrumentor, config=config)
+        _started = _Started(config=config, providers=providers, sinks=tuple(sinks), instrumentor=instrumentor)
         if sinks and config.flush_ledger_on_sigterm:
             from llmledger import sigterm
 
@@ -150,7 +169,8 @@ def _open_sinks(config: Config, settings: dict[str, Any]) -> list[Any]:
 
 
 def _flush_sinks(timeout: float) -> None:
-    for sink in _state.get("sinks", ()):
+    started = _started
+    for sink in started.sinks if started is not None else ():
         sink.flush(timeout)
 
 
@@ -184,35 +204,36 @@ def uninstrument() -> None:
 
 def flush() -> None:
     """Export everything recorded so far (spans, metrics, ledger rows)."""
-    instrumentor = _state.get("instrumentor")
-    if instrumentor is not None and instrumentor.telemetry is not None:
-        instrumentor.telemetry.flush()
-    for sink in _state.get("sinks", ()):
+    started = _started
+    if started is None:
+        return
+    telemetry = started.instrumentor.telemetry
+    if telemetry is not None:
+        telemetry.flush()
+    for sink in started.sinks:
         sink.flush()
-    providers = _state.get("providers")
-    if providers is not None:
-        providers.flush()
+    started.providers.flush()
 
 
-def _teardown(state: dict[str, Any], keep_providers: bool = False) -> None:
+def _teardown(started: _Started, keep_providers: bool = False) -> None:
     from llmledger import sigterm
 
     sigterm.uninstall()
-    state["instrumentor"].uninstrument()
-    for sink in state["sinks"]:  # the ledger first: it is local and cannot hang on a collector
+    started.instrumentor.uninstrument()
+    for sink in started.sinks:  # the ledger first: it is local and cannot hang on a collector
         try:
             sink.close()
         except Exception:
             logger.warning("llmledger: closing %r failed", sink, exc_info=True)
     if not keep_providers:
-        state["providers"].shutdown(state["config"].shutdown_timeout)
+        started.providers.shutdown(started.config.shutdown_timeout)
 
 
 def _shutdown_locked() -> None:
-    if not _state:
-        return
-    _teardown(_state)
-    _state.clear()
+    global _started
+    started, _started = _started, None
+    if started is not None:
+        _teardown(started)
 
 
 def shutdown() -> None:

@@ -19,6 +19,7 @@ import hashlib
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from opentelemetry import baggage
@@ -35,14 +36,27 @@ _current: contextvars.ContextVar[CustomerContext | None] = contextvars.ContextVa
 BAGGAGE_KEYS = {"customer.id": "id", "customer.plan": "plan", "app.feature": "feature", "user.id": "user"}
 
 
-class _Settings:
-    """Process-wide switches set by ``init()``/``instrument()``; read on each call."""
+@dataclass(frozen=True, slots=True)
+class BaggagePolicy:
+    """What the configuration says about baggage (``attribution.*``). Immutable: ``instrument()``
+    publishes a new one with :func:`use_baggage_policy`, ``uninstrument()`` restores the default."""
 
-    propagate_baggage = False
-    trust_inbound_baggage = False
+    propagate_baggage: bool = False
+    trust_inbound_baggage: bool = False
 
 
-settings = _Settings()
+DEFAULT_POLICY = BaggagePolicy()
+_policy = DEFAULT_POLICY
+
+
+def use_baggage_policy(policy: BaggagePolicy) -> None:
+    """Publish the policy ``customer()``/``set_customer()`` and ``current_customer()`` follow."""
+    global _policy
+    _policy = policy
+
+
+def baggage_policy() -> BaggagePolicy:
+    return _policy
 
 
 MAX_LABEL_LENGTH = 256
@@ -99,7 +113,7 @@ class customer:
 
     def __enter__(self) -> CustomerContext:
         otel_token = None
-        if settings.propagate_baggage:
+        if _policy.propagate_baggage:
             otel_token = otel_context.attach(_baggage_context(self._ctx))
         self._tokens.append((_current.set(self._ctx), otel_token))
         return self._ctx
@@ -142,7 +156,7 @@ def set_customer(id: str, plan: str | None = None, feature: str | None = None,
                  user: str | None = None, **attrs: Any) -> contextvars.Token[CustomerContext | None]:
     """Set the customer for the rest of the current context; returns a token for ``reset_customer``."""
     ctx = _make(id, plan, feature, user, attrs)
-    if settings.propagate_baggage:
+    if _policy.propagate_baggage:
         otel_context.attach(_baggage_context(ctx))
     return _current.set(ctx)
 
@@ -174,9 +188,11 @@ def _from_baggage() -> CustomerContext | None:
     return CustomerContext(bounded(customer_id), text("customer.plan"), text("app.feature"), text("user.id"))
 
 
-def current_customer() -> CustomerContext | None:
-    """The customer of the running code: explicit scope first, then trusted inbound baggage."""
+def current_customer(trust_inbound_baggage: bool | None = None) -> CustomerContext | None:
+    """The customer of the running code: explicit scope first, then inbound baggage when trusted
+    (``trust_inbound_baggage``; by default as ``init()`` configured)."""
     ctx = _current.get()
-    if ctx is None and settings.trust_inbound_baggage:
+    if ctx is None and (_policy.trust_inbound_baggage if trust_inbound_baggage is None
+                        else trust_inbound_baggage):
         return _from_baggage()
     return ctx

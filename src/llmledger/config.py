@@ -16,7 +16,7 @@ attribution:
   trust_inbound_baggage: false             # take customer.* from inbound W3C baggage
   propagate_baggage: false                 # send customer.* as baggage to downstream services
   metric_series_limit: 2000                # series per per-customer instrument (SDK cardinality limit)
-plans: {...}                               # see llmledger.ledger.plans
+plans: {...}                               # see llmledger.plans
 customers: {...}
 pricing: {...}                             # see llmledger.pricing (overrides, deployment map)
 shutdown_timeout: 5                        # seconds shutdown()/exit waits for the last exports
@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from llmledger.errors import ConfigError
-from llmledger.ledger.plans import PlanBook, load_plans
+from llmledger.plans import PlanBook, load_plans
 from llmledger.pricing import PriceOverrides, load_price_overrides
 
 PROVIDER_KEYS = ("openai", "anthropic", "google_genai", "bedrock", "mistral", "cohere", "groq")

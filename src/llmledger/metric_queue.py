@@ -18,49 +18,33 @@ Nothing is lost or late for a reader:
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import threading
-import weakref
-from collections import deque
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TypeVar
+
+from llmledger.background import BackgroundWorker
 
 logger = logging.getLogger("llmledger.telemetry")
 
 Item = TypeVar("Item")
 
 
-class MetricQueue(Generic[Item]):
+class MetricQueue(BackgroundWorker[Item]):
     """A bounded queue of items handled by ``handle`` on one worker thread (or by the caller when
     full). ``handle`` runs for each item exactly once; its exceptions are logged, never raised."""
 
     def __init__(self, handle: Callable[[Item], None], *, max_pending: int = 512,
                  thread_name: str = "llmledger-metrics") -> None:
         self._handle = handle
-        self.max_pending = max_pending
-        self._thread_name = thread_name
-        self._closed = False
-        self._reset()
-        atexit.register(self.drain)
-        _reset_in_forked_children(self)
-
-    def _reset(self) -> None:
-        self._pending: deque[Item] = deque()
         self._drain_lock = threading.Lock()
-        self._start_lock = threading.Lock()
-        self._wake = threading.Event()
-        self._worker: threading.Thread | None = None
+        super().__init__(max_pending=max_pending, thread_name=thread_name)
 
     # ---- request path --------------------------------------------------------------------------
     def submit(self, item: Item) -> None:
-        if self._closed or len(self._pending) >= self.max_pending:
+        if not self.offer(item):
             self._handle_one(item)
             return
-        self._pending.append(item)
-        if self._worker is None:
-            self._start_worker()
         if not self._wake.is_set():
             self._wake.set()
 
@@ -69,7 +53,7 @@ class MetricQueue(Generic[Item]):
         """Handle every item submitted before this call, on the calling thread if the worker has
         not yet taken them. Returns once they are all handled."""
         with self._drain_lock:
-            pending = self._pending
+            pending = self._items
             while True:
                 try:
                     item = pending.popleft()
@@ -77,51 +61,33 @@ class MetricQueue(Generic[Item]):
                     return
                 self._handle_one(item)
 
-    def pending(self) -> int:
-        return len(self._pending)
-
     def close(self, timeout: float = 10.0) -> None:
         """Handle what is queued and stop the worker; later items are handled by their caller."""
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
+        self.closed = True
         self._wake.set()
-        worker = self._worker
-        if worker is not None and worker is not threading.current_thread():
-            worker.join(timeout)
+        self.join_worker(timeout)
         self.drain()
-        atexit.unregister(self.drain)
+        self.stop_exit_hook()
 
     # ---- worker ----------------------------------------------------------------------------------
-    def _start_worker(self) -> None:
-        with self._start_lock:
-            if self._worker is None and not self._closed:
-                worker = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
-                worker.start()
-                self._worker = worker
-
     def _run(self) -> None:
         wake = self._wake
-        while not self._closed:
+        while not self.closed:
             wake.wait()
             wake.clear()  # before draining: an item appended from now on sets it again
             self.drain()
+
+    def _at_exit(self) -> None:
+        self.drain()
+
+    def _after_fork(self) -> None:
+        super()._after_fork()
+        self._drain_lock = threading.Lock()
 
     def _handle_one(self, item: Item) -> None:
         try:
             self._handle(item)
         except Exception:
             logger.debug("llmledger: could not record metrics", exc_info=True)
-
-
-def _reset_in_forked_children(queue: MetricQueue[Any]) -> None:
-    if not hasattr(os, "register_at_fork"):
-        return
-    ref = weakref.ref(queue)
-
-    def reset() -> None:
-        alive = ref()
-        if alive is not None:
-            alive._reset()  # the parent's items are the parent's; its thread does not exist here
-
-    os.register_at_fork(after_in_child=reset)

@@ -29,8 +29,8 @@ from opentelemetry.trace import (
 
 from llmledger.exact_sums import SERIES_LIMIT, ExactSums, _Delegate, _shared_observables
 from llmledger.ledger.month_to_date import MonthToDate, cache_savings
-from llmledger.ledger.plans import PlanBook
 from llmledger.metric_queue import MetricQueue
+from llmledger.plans import PlanBook
 from llmledger.usage import CallRecord, CustomerContext
 
 if TYPE_CHECKING:

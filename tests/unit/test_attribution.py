@@ -15,9 +15,8 @@ from llmledger.attribution import current_customer
 
 @pytest.fixture()
 def baggage_settings():
-    yield attribution.settings
-    attribution.settings.propagate_baggage = False
-    attribution.settings.trust_inbound_baggage = False
+    yield attribution.use_baggage_policy
+    attribution.use_baggage_policy(attribution.DEFAULT_POLICY)
 
 
 def test_nesting_restores_outer():
@@ -79,7 +78,7 @@ def test_bad_attribute_type():
 def test_baggage_is_propagated_only_when_enabled(baggage_settings):
     with llmledger.customer("c1", plan="pro"):
         assert baggage.get_baggage("customer.id") is None
-    baggage_settings.propagate_baggage = True
+    baggage_settings(attribution.BaggagePolicy(propagate_baggage=True))
     with llmledger.customer("c1", plan="pro", user="u1"):
         assert baggage.get_baggage("customer.id") == "c1"
         assert baggage.get_baggage("customer.plan") == "pro"
@@ -91,7 +90,7 @@ def test_inbound_baggage_is_ignored_unless_trusted(baggage_settings):
     token = otel_context.attach(baggage.set_baggage("customer.id", "evil-tenant"))
     try:
         assert current_customer() is None
-        baggage_settings.trust_inbound_baggage = True
+        baggage_settings(attribution.BaggagePolicy(trust_inbound_baggage=True))
         assert current_customer().id == "evil-tenant"
         with llmledger.customer("explicit"):
             assert current_customer().id == "explicit"  # an explicit scope always wins

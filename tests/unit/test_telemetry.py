@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.ledger.plans import load_plans
+from llmledger.plans import load_plans
 from llmledger.telemetry import Telemetry
 from llmledger.usage import CallRecord, Cost, CustomerContext, Usage
 

@@ -13,10 +13,10 @@ from decimal import Decimal
 from html import escape
 
 from llmledger.cli import render
-from llmledger.ledger.plans import PlanBook
 from llmledger.ledger.report import NO_FEATURE, UNATTRIBUTED, Report, ReportBy, ReportRow, build_report
 from llmledger.ledger.report_data import plain
 from llmledger.ledger.store import LedgerStore
+from llmledger.plans import PlanBook
 from llmledger.pricing.overrides import PriceOverrides
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"

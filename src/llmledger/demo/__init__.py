@@ -32,8 +32,8 @@ from llmledger.demo.scenario import POWER_USER, PlannedCall, month_days, plan_mo
 from llmledger.errors import LLMLedgerError
 from llmledger.fake_provider import FakeProviderServer
 from llmledger.ledger import is_postgres, open_ledger_sink, redact, sqlite_path
-from llmledger.ledger.plans import PlanBook, load_plans
 from llmledger.ledger.probe import probe
+from llmledger.plans import PlanBook, load_plans
 
 SERVICE_NAME = "llmledger-demo"
 DEFAULT_LEDGER = "llmledger-demo.db"

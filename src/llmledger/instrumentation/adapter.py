@@ -1,13 +1,15 @@
 """What a provider adapter is: patch targets as data, plus pure SDK-object -> Usage mapping.
 
-An adapter knows nothing about OpenTelemetry or prices. The generic lifecycle
-(``lifecycle.py``) calls it before the SDK call (``request_info``), after a non-streamed call
-(``response_info``) and per stream chunk (``StreamHandler``). Every adapter method runs guarded:
+An adapter knows nothing about OpenTelemetry, prices or the call in flight. The generic lifecycle
+(``lifecycle.py``) calls it before the SDK call (``request_info``), after it (``stream_place``: is
+there a stream, and where does it live?), for a non-streamed result (``response_info``) and per
+stream chunk (``StreamHandler``); ``streams.py`` does the rest. Every adapter method runs guarded:
 an exception in it is logged and the user's call goes on untouched.
 """
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -51,8 +53,27 @@ class RequestInfo:
     """Replacement keyword arguments for the SDK call (e.g. ``include_usage`` asked for)."""
     state: dict[str, Any] = field(default_factory=dict)
     """Adapter state carried from the request to the response/stream handling."""
-    operation: str | None = None
-    """Overrides the target's operation when one patch point serves several (Bedrock InvokeModel)."""
+    around_call: contextlib.AbstractContextManager[Any] | None = None
+    """Entered around the SDK call itself (google-genai makes its hop log current with it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlace:
+    """Where a result's stream lives; the lifecycle observes it there."""
+
+    kind: Literal["result", "item", "manager", "raw"] = "result"
+    """``result``: the result is the stream (an SDK ``Stream``, an event stream, a generator);
+    ``item``: ``result[name]`` (Bedrock's response dict); ``manager``: the result is a (sync or async)
+    context manager whose enter sends the request, and the stream is the entered value's attribute
+    ``name`` (Anthropic's ``messages.stream()``, Cohere's raw ``chat_stream``). If it is not there,
+    the call ends at exit with ``response_info`` of the entered value. ``raw``: the result is a raw
+    HTTP response whose body the user reads later (``raw_responses.py``); what they read is given
+    to ``body_info`` or, for a streamed request, to the stream handler."""
+    name: str = ""
+
+
+STREAM_IS_RESULT = StreamPlace()
+RAW_BODY = StreamPlace("raw")
 
 
 @dataclass(slots=True)
@@ -102,21 +123,24 @@ class ProviderAdapter(ABC):
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         """Read a non-streamed result."""
 
-    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
-        return request.stream
+    def body_info(self, target: PatchTarget, request: RequestInfo, body: Any) -> ResponseInfo:
+        """Read the body of a raw response once the user has read it (an SDK object, or the decoded
+        JSON as ``raw_responses.Fields``)."""
+        return self.response_info(target, request, body)
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+    def stream_place(self, target: PatchTarget, request: RequestInfo, result: Any) -> StreamPlace | None:
+        """Where the result's stream lives; None for a non-streamed result."""
+        return STREAM_IS_RESULT if request.stream else None
+
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
+        """A new handler for one stream; ``result``: what the SDK call returned (None for generator
+        functions, whose stream starts later)."""
         raise NotImplementedError(f"{self.name} has no stream handler for {target.qualname}")
+
+    def stream_step(self, target: PatchTarget, request: RequestInfo) -> Any:
+        """A per-step scope for a generator stream (see ``streams.Step``), or None."""
+        return None
 
     def hop_wrapper(self, target: PatchTarget) -> Any:
         """The wrapt wrapper for a ``role="hop"`` target (adapters that declare hop targets)."""
         raise NotImplementedError(f"{self.name} declares no hop wrapper for {target.qualname}")
-
-    def wrap_result(self, target: PatchTarget, request: RequestInfo, result: Any,
-                    call: Any) -> Any:
-        """Return a replacement for a result that needs a custom proxy, or None for the generic path.
-
-        ``call`` is the lifecycle's ``Call``: a custom proxy must call ``call.finish(info, error)``
-        exactly once (it is idempotent) and ``call.first_chunk()`` on the first chunk.
-        """
-        return None

@@ -82,8 +82,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         config: Config = kwargs.get("config") or load_config()
-        attribution.settings.propagate_baggage = config.propagate_baggage
-        attribution.settings.trust_inbound_baggage = config.trust_inbound_baggage
+        attribution.use_baggage_policy(attribution.BaggagePolicy(
+            propagate_baggage=config.propagate_baggage, trust_inbound_baggage=config.trust_inbound_baggage))
         propagation.configure(config.propagate_trace_context)
         sinks: Sequence[RecordSink] = kwargs.get("sinks") or ()
         pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
@@ -92,7 +92,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             customer_cap=config.metric_customer_cap,
             customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__,
             pricer=pricer, series_limit=config.metric_series_limit)
-        self._lifecycle = Lifecycle(self.telemetry, pricer)
+        self._lifecycle = Lifecycle(self.telemetry, pricer,
+                                    trust_inbound_baggage=config.trust_inbound_baggage)
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:
                 continue
@@ -129,6 +130,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self.instrumented_providers[adapter.name] = version
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        attribution.use_baggage_policy(attribution.DEFAULT_POLICY)
         if self._lifecycle is not None:
             self._lifecycle.active = False
         for owner, name in reversed(self._patched):

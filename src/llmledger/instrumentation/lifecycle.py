@@ -1,17 +1,19 @@
 """The generic call lifecycle, written once for every provider and call style.
 
 start (guarded) -> the SDK call (untouched; its exception re-raised as is) -> finish (guarded):
-extract usage, price it, hand the CallRecord to telemetry. Streams finish when they end, fail,
-are closed, or are garbage-collected after being abandoned — exactly once.
+extract usage, price it, hand the CallRecord to telemetry. A streamed result is observed where
+its adapter says the stream lives (``streams.observe``); the call then finishes when the stream
+ends, fails, is closed, or is garbage-collected after being abandoned — exactly once. Adapters
+never see the ``Call``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
+import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +30,9 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
-from llmledger.usage import CallRecord, implausible_count
+from llmledger.instrumentation.raw_responses import RawResponseProxy
+from llmledger.instrumentation.streams import Step, observe, traced_async_generator, traced_generator
+from llmledger.usage import CallRecord, CustomerContext, implausible_count
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -48,23 +52,18 @@ class Call:
                  "target")
 
     def __init__(self, adapter: ProviderAdapter, target: PatchTarget, request: RequestInfo,
-                 telemetry: Telemetry, pricer: Pricer) -> None:
+                 telemetry: Telemetry, pricer: Pricer, customer: CustomerContext | None) -> None:
         self._done = True  # until the span exists there is nothing to finish
         self.adapter, self.target, self.request = adapter, target, request
         self._telemetry, self._pricer = telemetry, pricer
         self.record = CallRecord(
-            provider=request.provider, operation=request.operation or target.operation,
-            request_model=request.model,
+            provider=request.provider, operation=target.operation, request_model=request.model,
             stream=request.stream, start_time_ns=time.time_ns(),
             server_address=request.server_address, server_port=request.server_port,
-            modifiers=request.modifiers, customer=current_customer())
+            modifiers=request.modifiers, customer=customer)
         self.span: Span | None = telemetry.start_span(self.record)
         self.handler: StreamHandler | None = None
         self._done = False
-
-    def first_chunk(self) -> None:
-        if self.record.first_chunk_time_ns is None:
-            self.record.first_chunk_time_ns = time.time_ns()
 
     def finish(self, info: ResponseInfo | None, error: BaseException | None = None) -> None:
         if self._done:
@@ -94,6 +93,18 @@ class Call:
             logger.debug("llmledger: could not complete the call record", exc_info=True)
         self._telemetry.record(self.record, self.span)
 
+    def fail(self, error: BaseException) -> None:
+        """The SDK call raised. An error the SDK raises before sending anything (argument validation,
+        a client-side limit) is not a failed LLM call: no request left the process, so nothing is
+        recorded (the span is dropped unended: never exported), and the error goes on untouched."""
+        if isinstance(error, _REJECTED_BEFORE_SENDING) and not isinstance(error, _READ_ERRORS):
+            if not self._done:
+                self._done = True
+                logger.debug("llmledger: %s rejected the call before sending it (%s: %s); not recorded",
+                             self.target.qualname, type(error).__qualname__, error)
+            return
+        self.finish(None, error)
+
     def finish_stream(self, error: BaseException | None = None) -> None:
         """End a stream: take what its handler saw (partial on error or abandonment)."""
         if self._done:
@@ -107,6 +118,36 @@ class Call:
             except Exception:
                 logger.debug("llmledger: stream handler failed", exc_info=True)
         self.finish(info, error)
+
+    def finish_unobserved(self, value: Any) -> None:
+        """End a stream that could not be observed from what ``value`` (e.g. an entered stream
+        manager) says, read by the adapter as a response."""
+        info = None
+        try:
+            info = self.adapter.response_info(self.target, self.request, value)
+        except MalformedUsage as exc:
+            warn_malformed(self, exc)
+        except Exception:
+            logger.debug("llmledger: cannot read %s after its stream", self.target.qualname, exc_info=True)
+        self.finish(info)
+
+    @property
+    def streamed(self) -> bool:
+        return self.request.stream
+
+    def finish_body(self, body: Any) -> None:
+        """End a raw-response call whose body the user has read (None: unreadable)."""
+        if self._done:
+            return
+        info = None
+        try:
+            if body is not None:
+                info = self.adapter.body_info(self.target, self.request, body)
+        except MalformedUsage as exc:
+            warn_malformed(self, exc)
+        except Exception:
+            logger.debug("llmledger: cannot read the body of %s", self.target.qualname, exc_info=True)
+        self.finish(info)
 
     def on_chunk(self, chunk: Any) -> bool:
         """Per-chunk work: note the first chunk's time, let the handler look. True = hide it."""
@@ -122,11 +163,31 @@ class Call:
             self.handler = None
             return False
 
+    def span_current(self) -> contextlib.AbstractContextManager[object]:
+        """Make the call's span current (for requests sent after the wrapper returned)."""
+        return _SpanCurrent(self.span)
+
     def __del__(self) -> None:
         # A stream the caller walked away from: end its span with what was seen.
         if not self._done:
             with contextlib.suppress(Exception):  # interpreter shutdown and the like
                 self.finish_stream(None)
+
+
+class _SpanCurrent:
+    __slots__ = ("_span", "_token")
+
+    def __init__(self, span: Span | None) -> None:
+        self._span = span
+        self._token: object = None
+
+    def __enter__(self) -> None:
+        if self._span is not None:
+            self._token = otel_context.attach(propagation.call_context(self._span))
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            otel_context.detach(self._token)  # type: ignore[arg-type]
 
 
 _warned_malformed: set[tuple[str, str]] = set()
@@ -141,31 +202,26 @@ def warn_malformed(call: Call, exc: MalformedUsage) -> None:
                        "recorded without usage", key[0], key[1] or "?", exc)
 
 
+_REJECTED_BEFORE_SENDING = (ValueError, TypeError)
+"""What SDKs raise for a call they refuse to send (a missing argument, ``max_tokens`` too large for a
+non-streamed request, a pydantic validation error). Their errors about a request that was sent are
+their own API/transport error types, never these."""
+_READ_ERRORS = (json.JSONDecodeError, UnicodeError)
+"""ValueErrors that come from reading a response, i.e. after a request was sent."""
+
+
 def _error_type(error: BaseException) -> str:
     return type(error).__qualname__
 
 
-def _span_context(call: Call) -> object:
-    return otel_context.attach(propagation.call_context(call.span)) if call.span is not None else None
-
-
-@contextlib.contextmanager
-def activate(call: Call) -> Iterator[None]:
-    """Make the call's span current (for adapters whose SDK sends the request outside the wrapper)."""
-    token = _span_context(call)
-    try:
-        yield
-    finally:
-        if token is not None:
-            otel_context.detach(token)  # type: ignore[arg-type]
-
-
 class Lifecycle:
-    """Builds the wrapt wrappers for one adapter's targets, bound to telemetry and pricing."""
+    """Builds the wrapt wrappers for one adapter's targets, bound to telemetry, pricing and the
+    attribution policy."""
 
-    def __init__(self, telemetry: Telemetry, pricer: Pricer) -> None:
+    def __init__(self, telemetry: Telemetry, pricer: Pricer, *, trust_inbound_baggage: bool = False) -> None:
         self.telemetry = telemetry
         self.pricer = pricer
+        self.trust_inbound_baggage = trust_inbound_baggage
         self.active = True
         """False after ``uninstrument()``: SDK objects that cached a bound wrapper pass through."""
 
@@ -177,23 +233,24 @@ class Lifecycle:
             request = adapter.request_info(target, instance, args, kwargs)
             if request is None:
                 return None
-            return Call(adapter, target, request, self.telemetry, self.pricer)
+            return Call(adapter, target, request, self.telemetry, self.pricer,
+                        current_customer(self.trust_inbound_baggage))
         except Exception:
             logger.debug("llmledger: could not start %s", target.qualname, exc_info=True)
             return None
 
     def _on_result(self, call: Call, result: Any) -> Any:
-        """After a successful SDK call: record it, or hand back a stream proxy. Never raises."""
+        """After a successful SDK call: record it, or hand back the observed stream. Never raises."""
         try:
             adapter, target, request = call.adapter, call.target, call.request
-            custom = adapter.wrap_result(target, request, result, call)
-            if custom is not None:
-                return custom
-            if not adapter.is_stream(target, request, result):
+            place = adapter.stream_place(target, request, result)
+            if place is None:
                 call.finish(adapter.response_info(target, request, result))
                 return result
-            call.handler = adapter.stream_handler(target, request)
-            return wrap_stream(result, call)
+            call.handler = adapter.stream_handler(target, request, result)
+            if place.kind == "raw":
+                return RawResponseProxy(result, call)
+            return observe(result, place, call, _safe_step(adapter, target, request))
         except MalformedUsage as exc:
             warn_malformed(call, exc)
             call.finish(None)
@@ -216,15 +273,21 @@ class Lifecycle:
                 call = start(adapter, target, instance, args, kwargs)
                 if call is None:
                     return await wrapped(*args, **kwargs)
-                token = _span_context(call)
+                request = call.request
+                token = otel_context.attach(propagation.call_context(call.span)) if call.span is not None else None
+                around = request.around_call
                 try:
-                    result = await wrapped(*args, **(call.request.kwargs or kwargs))
+                    if around is None:
+                        result = await wrapped(*args, **(request.kwargs or kwargs))
+                    else:
+                        with around:
+                            result = await wrapped(*args, **(request.kwargs or kwargs))
                 except BaseException as error:
-                    call.finish(None, error)
+                    call.fail(error)
                     raise
                 finally:
                     if token is not None:
-                        otel_context.detach(token)  # type: ignore[arg-type]
+                        otel_context.detach(token)
                 return on_result(call, result)
             return async_wrapper
 
@@ -239,7 +302,7 @@ class Lifecycle:
                     return wrapped(*args, **kwargs)
                 generator = wrapped(*args, **(call.request.kwargs or kwargs))
                 call.handler = _safe_handler(adapter, target, call.request)
-                return trace_generator(generator, call)
+                return trace_generator(generator, call, _safe_step(adapter, target, call.request))
             return gen_wrapper
 
         def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
@@ -247,15 +310,21 @@ class Lifecycle:
             call = start(adapter, target, instance, args, kwargs)
             if call is None:
                 return wrapped(*args, **kwargs)
-            token = _span_context(call)
+            request = call.request
+            token = otel_context.attach(propagation.call_context(call.span)) if call.span is not None else None
+            around = request.around_call
             try:
-                result = wrapped(*args, **(call.request.kwargs or kwargs))
+                if around is None:
+                    result = wrapped(*args, **(request.kwargs or kwargs))
+                else:
+                    with around:
+                        result = wrapped(*args, **(request.kwargs or kwargs))
             except BaseException as error:
-                call.finish(None, error)
+                call.fail(error)
                 raise
             finally:
                 if token is not None:
-                    otel_context.detach(token)  # type: ignore[arg-type]
+                    otel_context.detach(token)
             return on_result(call, result)
         return sync_wrapper
 
@@ -269,75 +338,10 @@ def _safe_handler(adapter: ProviderAdapter, target: PatchTarget,
         return None
 
 
-Step = Callable[[], contextlib.AbstractContextManager[object]]
-"""A per-step scope: entered around each ``next`` of a traced generator, never while the user's code
-runs between chunks (google-genai makes its hop log current this way)."""
-
-
-def traced_generator(generator: Iterator[Any], call: Call, step: Step | None = None) -> Iterator[Any]:
-    """For SDK generator functions (lazy: the request starts on the first ``next``)."""
+def _safe_step(adapter: ProviderAdapter, target: PatchTarget, request: RequestInfo) -> Step | None:
     try:
-        if step is None:  # the common case: a plain loop, nothing per chunk but the call's own work
-            for chunk in generator:
-                if not call.on_chunk(chunk):
-                    yield chunk
-        else:
-            while True:
-                with step():
-                    try:
-                        chunk = next(generator)
-                    except StopIteration:
-                        break
-                if not call.on_chunk(chunk):
-                    yield chunk
-    except GeneratorExit:
-        call.finish_stream(None)
-        close = getattr(generator, "close", None)
-        if close is not None:
-            close()
-        raise
-    except BaseException as error:
-        call.finish_stream(error)
-        raise
-    call.finish_stream(None)
-
-
-async def traced_async_generator(generator: AsyncIterator[Any], call: Call,
-                                 step: Step | None = None) -> AsyncIterator[Any]:
-    try:
-        if step is None:
-            async for chunk in generator:
-                if not call.on_chunk(chunk):
-                    yield chunk
-        else:
-            while True:
-                with step():
-                    try:
-                        chunk = await generator.__anext__()
-                    except StopAsyncIteration:
-                        break
-                if not call.on_chunk(chunk):
-                    yield chunk
-    except GeneratorExit:
-        call.finish_stream(None)
-        aclose = getattr(generator, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        raise
-    except BaseException as error:
-        call.finish_stream(error)
-        raise
-    call.finish_stream(None)
-
-
-def wrap_stream(result: Any, call: Call) -> Any:
-    """Proxy a stream object so it reports when it ends; generators get a traced generator."""
-    from llmledger.instrumentation.streams import AsyncStreamProxy, SyncStreamProxy
-
-    if inspect.isgenerator(result):
-        return traced_generator(result, call)
-    if inspect.isasyncgen(result):
-        return traced_async_generator(result, call)
-    if hasattr(result, "__aiter__") or hasattr(result, "__anext__"):
-        return AsyncStreamProxy(result, call)
-    return SyncStreamProxy(result, call)
+        step: Step | None = adapter.stream_step(target, request)
+        return step
+    except Exception:
+        logger.debug("llmledger: no stream step for %s", target.qualname, exc_info=True)
+        return None

@@ -1,29 +1,81 @@
-"""Transparent proxies for SDK stream objects (OpenAI/Anthropic/Groq ``Stream``, Bedrock EventStream...).
+"""Every stream llmledger observes, for every provider: the one home of the stream proxies.
 
-The proxy is the stream to the user: ``isinstance`` still holds, attributes and helpers reach the
-real object, iteration yields the same chunks (minus a usage-only chunk llmledger itself asked
-for), and ``with``/``close()`` behave as before. Per chunk it only notes the first chunk's time and
-lets the adapter's handler look for usage. The call is finished exactly once: at the end of the
-stream, on an error, on close/exit, or when an abandoned stream is garbage-collected (``Call``).
+A stream is observed for a *call*: anything with ``on_chunk(chunk) -> hide?``, an idempotent
+``finish_stream(error)``, ``span_current()`` and ``finish_unobserved(value)`` (the lifecycle's
+``Call``). What is here:
+
+* :func:`traced_generator` / :func:`traced_async_generator`: the one chunk loop. SDK generators are
+  replaced by it outright (closing it ends the call); the proxies below run it over their stream's
+  iterator (leaving a ``for`` loop early does not end a stream the user can still read);
+* :class:`SyncStreamProxy` / :class:`AsyncStreamProxy`: transparent wrapt proxies for stream
+  objects (OpenAI/Anthropic/Groq ``Stream``, Bedrock ``EventStream``, ...): ``isinstance`` still
+  holds, helpers reach the real object, iteration yields the same chunks (minus a usage-only chunk
+  llmledger itself asked for), and ``with``/``close()`` behave as before and end the call;
+* :class:`ContextManagerProxy` (sync :class:`StreamManagerProxy`, async
+  :class:`AsyncStreamManagerProxy`): a context manager whose enter sends the request (Anthropic's
+  ``messages.stream()``, Cohere's raw ``chat_stream``); the stream found in the entered value is
+  replaced by a proxy before anything reads it, and exit ends the call;
+* :func:`observe`: where a result's stream lives (:class:`StreamPlace`, declared by the adapter)
+  -> the object handed back to the user.
+
+The call ends exactly once: at the end of the stream, on an error, on close/exit, or when an
+abandoned stream is garbage-collected (the call's own ``__del__``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+import contextlib
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Protocol
 
 import wrapt
 
-from llmledger.instrumentation.lifecycle import Call
+from llmledger.instrumentation.adapter import StreamPlace
+
+Step = Callable[[], contextlib.AbstractContextManager[object]]
+"""A per-step scope: entered around each ``next`` of a traced generator, never while the user's code
+runs between chunks (google-genai makes its hop log current this way)."""
 
 
-def _chunks(iterator: Iterator[Any], call: Call) -> Iterator[Any]:
+class ObservedCall(Protocol):
+    def on_chunk(self, chunk: Any) -> bool: ...
+
+    def finish_stream(self, error: BaseException | None = None) -> None: ...
+
+
+class ManagedCall(ObservedCall, Protocol):
+    def span_current(self) -> contextlib.AbstractContextManager[object]: ...
+
+    def finish_unobserved(self, value: Any) -> None: ...
+
+
+def traced_generator(source: Iterator[Any], call: ObservedCall, step: Step | None = None, *,
+                     owned: bool = True) -> Iterator[Any]:
+    """Yield ``source``'s chunks through ``call``. ``owned``: the generator stands for the stream
+    (an SDK generator), so closing it closes the source and ends the call; else (a proxy's loop)
+    leaving it early leaves the stream open."""
     on_chunk = call.on_chunk
     try:
-        for chunk in iterator:
-            if not on_chunk(chunk):
-                yield chunk
-    except GeneratorExit:  # the loop was left early: the stream is not over (close/GC end it)
+        if step is None:  # the common case: a plain loop, nothing per chunk but the call's own work
+            for chunk in source:
+                if not on_chunk(chunk):
+                    yield chunk
+        else:
+            while True:
+                with step():
+                    try:
+                        chunk = next(source)
+                    except StopIteration:
+                        break
+                if not on_chunk(chunk):
+                    yield chunk
+    except GeneratorExit:
+        if owned:
+            call.finish_stream(None)
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
         raise
     except BaseException as error:
         call.finish_stream(error)
@@ -31,13 +83,29 @@ def _chunks(iterator: Iterator[Any], call: Call) -> Iterator[Any]:
     call.finish_stream(None)
 
 
-async def _async_chunks(iterator: AsyncIterator[Any], call: Call) -> AsyncIterator[Any]:
+async def traced_async_generator(source: AsyncIterator[Any], call: ObservedCall, step: Step | None = None,
+                                 *, owned: bool = True) -> AsyncIterator[Any]:
     on_chunk = call.on_chunk
     try:
-        async for chunk in iterator:
-            if not on_chunk(chunk):
-                yield chunk
+        if step is None:
+            async for chunk in source:
+                if not on_chunk(chunk):
+                    yield chunk
+        else:
+            while True:
+                with step():
+                    try:
+                        chunk = await source.__anext__()
+                    except StopAsyncIteration:
+                        break
+                if not on_chunk(chunk):
+                    yield chunk
     except GeneratorExit:
+        if owned:
+            call.finish_stream(None)
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
         raise
     except BaseException as error:
         call.finish_stream(error)
@@ -46,7 +114,7 @@ async def _async_chunks(iterator: AsyncIterator[Any], call: Call) -> AsyncIterat
 
 
 class SyncStreamProxy(wrapt.ObjectProxy[Any]):
-    def __init__(self, wrapped: Any, call: Call) -> None:
+    def __init__(self, wrapped: Any, call: ObservedCall) -> None:
         super().__init__(wrapped)
         self._self_call = call
         self._self_iterator: Any = None
@@ -56,7 +124,7 @@ class SyncStreamProxy(wrapt.ObjectProxy[Any]):
         # Python-level ``__next__`` call. ``next(stream)`` still works and shares the position.
         if self._self_iterator is None:
             self._self_iterator = iter(self.__wrapped__)
-        return _chunks(self._self_iterator, self._self_call)
+        return traced_generator(self._self_iterator, self._self_call, owned=False)
 
     def __next__(self) -> Any:
         if self._self_iterator is None:
@@ -92,7 +160,7 @@ class SyncStreamProxy(wrapt.ObjectProxy[Any]):
 
 
 class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
-    def __init__(self, wrapped: Any, call: Call) -> None:
+    def __init__(self, wrapped: Any, call: ObservedCall) -> None:
         super().__init__(wrapped)
         self._self_call = call
         self._self_iterator: Any = None
@@ -100,7 +168,7 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
     def __aiter__(self) -> AsyncIterator[Any]:
         if self._self_iterator is None:
             self._self_iterator = self.__wrapped__.__aiter__()
-        return _async_chunks(self._self_iterator, self._self_call)
+        return traced_async_generator(self._self_iterator, self._self_call, owned=False)
 
     async def __anext__(self) -> Any:
         if self._self_iterator is None:
@@ -133,3 +201,98 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
             return await self.__wrapped__.close()
         finally:
             self._self_call.finish_stream(None)
+
+
+_PROXIES = (SyncStreamProxy, AsyncStreamProxy)
+
+
+def proxy_stream(stream: Any, call: ObservedCall, step: Step | None = None) -> Any:
+    """What the user gets instead of ``stream``: generators become traced generators, stream objects
+    get a proxy."""
+    if inspect.isgenerator(stream):
+        return traced_generator(stream, call, step)
+    if inspect.isasyncgen(stream):
+        return traced_async_generator(stream, call, step)
+    if hasattr(stream, "__aiter__") or hasattr(stream, "__anext__"):
+        return AsyncStreamProxy(stream, call)
+    return SyncStreamProxy(stream, call)
+
+
+class ContextManagerProxy(wrapt.ObjectProxy[Any]):
+    """A context manager whose enter sends the request and whose entered value holds the stream at
+    ``attribute``. Enter runs with the call's span current (the request fires after the lifecycle's
+    wrapper has returned); a failed enter ends the call with that error, re-raised untouched. If the
+    stream is not where expected, the call ends at exit from what the entered value says."""
+
+    def __init__(self, wrapped: Any, call: ManagedCall, attribute: str) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_attribute = attribute
+        self._self_value: Any = None
+        self._self_observed = False
+
+    def _self_entered(self, value: Any) -> Any:
+        self._self_value = value
+        with contextlib.suppress(Exception):  # the stream stays the SDK's, unobserved
+            stream = getattr(value, self._self_attribute, None)
+            if stream is not None and not isinstance(stream, _PROXIES):
+                setattr(value, self._self_attribute, proxy_stream(stream, self._self_call))
+                self._self_observed = True
+        return value
+
+    def _self_exited(self) -> None:
+        if self._self_observed:
+            self._self_call.finish_stream(None)  # normally already done by the stream's end
+        else:
+            self._self_call.finish_unobserved(self._self_value)
+
+
+class StreamManagerProxy(ContextManagerProxy):
+    def __enter__(self) -> Any:
+        call = self._self_call
+        with call.span_current():
+            try:
+                value = self.__wrapped__.__enter__()
+            except BaseException as error:
+                call.finish_stream(error)
+                raise
+        return self._self_entered(value)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            self._self_exited()
+
+
+class AsyncStreamManagerProxy(ContextManagerProxy):
+    async def __aenter__(self) -> Any:
+        call = self._self_call
+        with call.span_current():
+            try:
+                value = await self.__wrapped__.__aenter__()
+            except BaseException as error:
+                call.finish_stream(error)
+                raise
+        return self._self_entered(value)
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            self._self_exited()
+
+
+def observe(result: Any, place: StreamPlace, call: ManagedCall, step: Step | None = None) -> Any:
+    """The object the user gets for ``result``, whose stream lives at ``place``."""
+    if place.kind == "result":
+        return proxy_stream(result, call, step)
+    if place.kind == "item":
+        if place.name not in result:
+            call.finish_stream(None)
+            return result
+        result[place.name] = proxy_stream(result[place.name], call, step)
+        return result
+    if hasattr(result, "__aenter__"):
+        return AsyncStreamManagerProxy(result, call, place.name)
+    return StreamManagerProxy(result, call, place.name)

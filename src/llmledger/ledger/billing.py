@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from llmledger.ledger.plans import CENT, Plan, PlanBook
+from llmledger.plans import CENT, Plan, PlanBook
 
 MILLION = Decimal(1_000_000)
 

@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from llmledger.ledger.billing import bill
-from llmledger.ledger.plans import PlanBook
 from llmledger.ledger.schema import utc_from_ns
+from llmledger.plans import PlanBook
 from llmledger.usage import CallRecord
 
 if TYPE_CHECKING:

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from llmledger.ledger.billing import Bill, PlanAdvice, advise, customer_bill
-from llmledger.ledger.plans import PlanBook, months_covered
 from llmledger.ledger.queries import Filters, Grouping, GroupTotals
 from llmledger.ledger.repricing import (
     CacheSavings,
@@ -28,6 +27,7 @@ from llmledger.ledger.repricing import (
 )
 from llmledger.ledger.store import LedgerStore
 from llmledger.ledger.whatif import WhatIfLine, WhatIfResult, sources, what_if, what_if_cards, what_if_from
+from llmledger.plans import PlanBook, months_covered
 from llmledger.pricing.overrides import PriceOverrides
 
 ReportBy = Literal["customer", "plan", "model", "feature", "day"]

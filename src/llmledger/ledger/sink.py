@@ -7,21 +7,19 @@ into rows and inserts them in batches: when a batch is full, every ``flush_inter
 ``flush()`` and at ``close()`` (also registered with ``atexit``, so a normal interpreter exit
 writes everything). If the database is unreachable the worker keeps the records queued and retries
 with a growing pause; a batch the database rejects is retried row by row so that one bad row does
-not lose its neighbours. After ``fork()`` the child starts its own worker and connection.
+not lose its neighbours. After ``fork()`` the child starts its own worker and connection. The queue,
+the thread, the exit hook and the fork handling are ``background.BackgroundWorker``'s.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import threading
 import time
-import weakref
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from llmledger.background import BackgroundWorker
 from llmledger.ledger.schema import LedgerRow, row_from_record
 from llmledger.ledger.store import LedgerStore, scrub
 from llmledger.usage import CallRecord
@@ -32,7 +30,7 @@ _RETRY_MIN_S, _RETRY_MAX_S = 0.5, 30.0
 _WARN_EVERY_S = 60.0
 
 
-class LedgerSink:
+class LedgerSink(BackgroundWorker[CallRecord]):
     """A RecordSink writing to a LedgerStore. ``connect`` opens a new store (used again to
     reconnect); ``store`` is an already open one to start with."""
 
@@ -54,20 +52,16 @@ class LedgerSink:
         """Records dropped so far, by reason (also exported as ``llmledger.records.dropped``)."""
         self._last_warning: dict[str, float] = {}
         self._accounting = threading.Lock()
-        self._start()
-        atexit.register(self.close)
-        _forked_children_restart(self)
+        super().__init__(max_pending=max_queue, thread_name="llmledger-ledger")
+        self._start_worker()
 
-    def _start(self) -> None:
+    def _fresh(self) -> None:
+        super()._fresh()
         self._cond = threading.Condition()
-        self._pending: deque[CallRecord] = deque()
         self._accepted = 0
         self._done = 0
         self._flush_wanted = False
         self._closing = False
-        self._closed = False
-        self._worker = threading.Thread(target=self._run, name="llmledger-ledger", daemon=True)
-        self._worker.start()
 
     def bind_telemetry(self, telemetry: Any) -> None:
         """Count drops on ``telemetry`` and take the service name from its tracer's resource."""
@@ -80,14 +74,14 @@ class LedgerSink:
     # ---- request path --------------------------------------------------------------------------
     def on_record(self, record: CallRecord) -> None:
         with self._cond:
-            if self._closed:
+            if self.closed:
                 reason = "ledger_closed"
-            elif len(self._pending) >= self.max_queue:
+            elif len(self._items) >= self.max_queue:
                 reason = "ledger_queue_full"
             else:
-                self._pending.append(record)
+                self._items.append(record)
                 self._accepted += 1
-                if len(self._pending) >= self.batch_size:
+                if len(self._items) >= self.batch_size:
                     self._cond.notify()
                 return
         self._drop(reason, 1)
@@ -99,25 +93,26 @@ class LedgerSink:
             target = self._accepted
             self._flush_wanted = True
             self._cond.notify_all()
+            worker = self._worker
             return self._cond.wait_for(
-                lambda: self._done >= target or not self._worker.is_alive(), timeout)
+                lambda: self._done >= target or worker is None or not worker.is_alive(), timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, stop the worker and close the database. Safe to call twice."""
         with self._cond:
-            if self._closed:
+            if self.closed:
                 return
             self._closing = True
             self._cond.notify_all()
-        self._worker.join(timeout)
+        stopped = self.join_worker(timeout)
         with self._cond:
-            self._closed = True
-            left = len(self._pending)
-            self._pending.clear()
-        atexit.unregister(self.close)
+            self.closed = True
+            left = len(self._items)
+            self._items.clear()
+        self.stop_exit_hook()
         if left:
             self._drop("ledger_unavailable", left)
-        if self._worker.is_alive():
+        if not stopped:
             return  # stuck in the database: leave its connection to the end of the process
         if self._store is not None:
             try:
@@ -131,14 +126,14 @@ class LedgerSink:
         retry_pause = _RETRY_MIN_S
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: len(self._pending) >= self.batch_size or self._flush_wanted
+                self._cond.wait_for(lambda: len(self._items) >= self.batch_size or self._flush_wanted
                                     or self._closing, self.flush_interval)
-                if not self._pending:
+                if not self._items:
                     self._flush_wanted = False
                     if self._closing:
                         return
                     continue
-                batch = [self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))]
+                batch = [self._items.popleft() for _ in range(min(self.batch_size, len(self._items)))]
             if self._ensure_store() and self._write(batch):
                 retry_pause = _RETRY_MIN_S
                 with self._cond:
@@ -152,7 +147,7 @@ class LedgerSink:
                     self._cond.notify_all()
                     dropped = len(batch)
                 else:
-                    self._pending.extendleft(reversed(batch))
+                    self._items.extendleft(reversed(batch))
                     self._cond.wait(retry_pause)
                     dropped = 0
             if dropped:
@@ -231,22 +226,13 @@ class LedgerSink:
             self._last_warning[key] = now
             logger.warning(message, *args)
 
+    def _at_exit(self) -> None:
+        self.close()
+
     def _after_fork(self) -> None:
         # The parent's thread does not exist in the child, and the parent's connection must be
         # neither used nor closed here (closing a PostgreSQL connection would end the parent's
         # session): keep it referenced, unclosed, and open a new one.
         self._inherited_store, self._store = self._store, None
-        self._start()
-
-
-def _forked_children_restart(sink: LedgerSink) -> None:
-    if not hasattr(os, "register_at_fork"):
-        return
-    ref = weakref.ref(sink)
-
-    def restart() -> None:
-        alive = ref()
-        if alive is not None and not alive._closed:
-            alive._after_fork()
-
-    os.register_at_fork(after_in_child=restart)
+        super()._after_fork()
+        self._start_worker()

@@ -11,10 +11,10 @@ import pytest
 from ledger_testdata import at, make_record
 
 from llmledger.ledger import open_store
-from llmledger.ledger.plans import PlanBook, load_plans
 from llmledger.ledger.report import Report, ReportBy, build_report
 from llmledger.ledger.repricing import WhatIf, WhatIfError, parse_what_if
 from llmledger.ledger.schema import row_from_record
+from llmledger.plans import PlanBook, load_plans
 
 PLANS: PlanBook = load_plans(
     {"starter": {"monthly_usd": 5},

@@ -9,9 +9,9 @@ import pytest
 from ledger_testdata import at, make_record
 
 from llmledger.ledger import open_store
-from llmledger.ledger.plans import PlanBook, load_plans
 from llmledger.ledger.report import NO_PLAN, UNATTRIBUTED, build_report
 from llmledger.ledger.schema import row_from_record
+from llmledger.plans import PlanBook, load_plans
 
 PLANS: PlanBook = load_plans(
     {"starter": {"monthly_usd": 19, "included_tokens": 2_000_000}, "pro": {"monthly_usd": 99}},

@@ -181,14 +181,17 @@ def test_with_raw_response_is_priced_and_still_the_users(harness, fake_provider)
     _assert_contract(harness, "anthropic", message, fake_provider.port)
 
 
-async def test_async_with_raw_response_is_recorded_without_usage(harness, fake_provider):
-    # AsyncAPIResponse.parse() must be awaited: llmledger never reads the user's body for them.
+async def test_async_with_raw_response_is_priced_when_the_user_parses_it(harness, fake_provider):
+    # AsyncAPIResponse.parse() must be awaited: llmledger never reads the user's body for them, it
+    # reads what the user's parse() returned.
     client = _client("anthropic", fake_provider.url, asynchronous=True)
     raw = await client.messages.with_raw_response.create(model="claude-haiku-4-5", max_tokens=512,
                                                           messages=MSG, extra_headers=USAGE)
+    assert harness.spans() == []
     assert (await raw.parse()).usage.input_tokens == 600
     attrs = harness.span().attributes
-    assert attrs["llmledger.cost.status"] == "no_usage"
+    assert attrs["llmledger.cost.status"] == "priced"
+    assert attrs["gen_ai.usage.cost"] == pytest.approx(FIRST_PARTY_COST)
     assert "error.type" not in attrs
 
 

@@ -306,9 +306,10 @@ def test_helper_exited_before_any_event_is_no_usage(harness, client):
 @pytest.fixture()
 def no_raw_stream_hook(monkeypatch):
     """As if a future SDK no longer kept the raw stream where llmledger expects it."""
-    from llmledger.instrumentation.providers import anthropic_streams
+    from llmledger.instrumentation.adapter import StreamPlace
+    from llmledger.instrumentation.providers import anthropic
 
-    monkeypatch.setattr(anthropic_streams, "_observe", lambda *args: False)
+    monkeypatch.setattr(anthropic, "STREAM_HELPER_PLACE", StreamPlace("manager", "_no_such_stream"))
 
 
 def test_helper_falls_back_to_the_message_snapshot(harness, client, no_raw_stream_hook):

@@ -97,14 +97,16 @@ def test_client_created_before_instrumentation(fake_provider: FakeProviderServer
     assert [r.cost.total for r in harness.records] == [LLAMA_COST] * 3
 
 
-def test_streaming_response_body_left_to_user(fake_provider: FakeProviderServer, harness: Harness) -> None:
+def test_streaming_response_priced_when_the_user_reads_it(fake_provider: FakeProviderServer,
+                                                          harness: Harness) -> None:
     with client(fake_provider).chat.completions.with_streaming_response.create(
             model=LLAMA, messages=MESSAGES, extra_headers=TOKENS) as response:
         assert response.parse().usage is not None
-    assert len(harness.records) == 1 and harness.records[0].cost.status == "no_usage"
+    assert len(harness.records) == 1 and harness.records[0].cost.total == LLAMA_COST
 
 
-async def test_async_raw_response_body_left_to_user(fake_provider: FakeProviderServer, harness: Harness) -> None:
+async def test_async_raw_response_priced_when_the_user_parses_it(fake_provider: FakeProviderServer,
+                                                                 harness: Harness) -> None:
     async_client = groq.AsyncGroq(api_key="x", base_url=fake_provider.url, max_retries=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -112,8 +114,9 @@ async def test_async_raw_response_body_left_to_user(fake_provider: FakeProviderS
                                                                            extra_headers=TOKENS)
         gc.collect()
     assert (await raw.parse()).usage.prompt_tokens == 10000
-    # Its ``parse()`` is a coroutine the user awaits: llmledger neither calls it nor leaves one un-awaited.
-    assert len(harness.records) == 1 and harness.records[0].cost.status == "no_usage"
+    # Its ``parse()`` is a coroutine the user awaits: llmledger neither calls it nor leaves one un-awaited,
+    # and reads what the user's parse() returned.
+    assert len(harness.records) == 1 and harness.records[0].cost.total == LLAMA_COST
     assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
 
 

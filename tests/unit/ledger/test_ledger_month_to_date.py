@@ -14,7 +14,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from llmledger.ledger.month_to_date import MonthToDate, cache_savings
-from llmledger.ledger.plans import load_plans
+from llmledger.plans import load_plans
 from llmledger.pricing import Pricer
 from llmledger.telemetry import Telemetry
 from llmledger.usage import CallRecord, CustomerContext, Usage

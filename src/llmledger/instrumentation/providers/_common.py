@@ -12,18 +12,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmledger.instrumentation.adapter import (
+    RAW_BODY,
+    STREAM_IS_RESULT,
     MalformedUsage,
     PatchTarget,
     RequestInfo,
     ResponseInfo,
     StreamHandler,
+    StreamPlace,
 )
 from llmledger.usage import PriceModifiers, Usage
 
 __all__ = [
     "OPENAI_DETAILS", "RAW_RESPONSE_HEADER", "ChatChunksHandler", "MalformedUsage", "RawResponses",
     "chat_completion_info", "chat_usage", "client_server", "field", "finish_reasons", "int_field",
-    "parsed_raw_response", "raw_mode", "reported_tier", "usage_fields",
+    "raw_mode", "reported_tier", "usage_fields",
 ]
 
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
@@ -117,34 +120,36 @@ def raw_mode(kwargs: dict[str, Any]) -> str | None:
     return mode if isinstance(mode, str) else None
 
 
-def parsed_raw_response(result: Any, request: RequestInfo, parsed_mode: str) -> Any:
-    """The parsed body of a raw response when reading it costs the user nothing, else None.
-
-    In ``parsed_mode`` (the header value of the SDK's ``with_raw_response``) the SDK has read the body
-    and caches what a sync ``parse()`` returns. An async ``parse()`` must be awaited, and a streamed
-    body (``with_streaming_response``, or ``stream=True``) is the user's to read: left alone."""
-    parse = getattr(result, "parse", None)
-    if request.state["raw"] != parsed_mode or request.stream or parse is None or inspect.iscoroutinefunction(parse):
-        return None
-    return parse()
+def _async_parse(result: Any) -> bool:
+    return inspect.iscoroutinefunction(getattr(result, "parse", None))
 
 
 class RawResponses:
     """For Stainless SDKs (openai, anthropic, groq): ``with_raw_response``/``with_streaming_response``
     calls return the HTTP response, whose body is the user's. ``request_info`` stores
-    ``raw_mode(kwargs)`` in ``request.state["raw"]``; this mixin answers the rest."""
+    ``raw_mode(kwargs)`` in ``request.state["raw"]``; adapters implement ``body_info`` (a parsed
+    body) and this mixin answers the rest: a ``with_raw_response`` body the SDK has already read and
+    parsed (sync, not streamed) is read at once from its cached ``parse()``; any other raw response
+    is observed until the user reads its body (``RAW_BODY``)."""
 
     raw_parsed_mode = "true"
     """The header value of the SDK's ``with_raw_response`` (its parsed body is cached)."""
 
-    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
-        return request.stream and not request.state.get("raw")
+    def _read_now(self, request: RequestInfo, result: Any) -> bool:
+        return request.state["raw"] == self.raw_parsed_mode and not request.stream and not _async_parse(result)
 
-    def response_body(self, request: RequestInfo, result: Any) -> Any:
-        """The response object to read: the result, a raw response's parsed body, or None."""
+    def stream_place(self, target: PatchTarget, request: RequestInfo, result: Any) -> StreamPlace | None:
         if not request.state.get("raw"):
-            return result
-        return parsed_raw_response(result, request, self.raw_parsed_mode)
+            return STREAM_IS_RESULT if request.stream else None
+        return None if self._read_now(request, result) else RAW_BODY
+
+    def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
+        if request.state.get("raw"):
+            result = result.parse()  # cached by the SDK: the user's parse() returns the same object
+        return self.body_info(target, request, result)
+
+    def body_info(self, target: PatchTarget, request: RequestInfo, body: Any) -> ResponseInfo:
+        raise NotImplementedError
 
 
 def reported_tier(tier: Any, fallback: PriceModifiers) -> PriceModifiers:

@@ -28,12 +28,18 @@ On Bedrock the response names the base model whatever inference profile was call
 profile (``global.`` / ``us.`` ...) sets the price: ``gen_ai.response.model`` is left out there so the
 call is priced by the requested profile. ``with_raw_response`` calls are priced from the (cached)
 parsed body when sync and not streamed; async, streamed and ``with_streaming_response`` bodies are
-the user's to read and are recorded without usage.
+priced when the user reads them (``instrumentation/raw_responses.py``).
 
 Streams: raw ``create(stream=True)`` streams go through the generic stream proxy with
 :class:`MessageStreamHandler` (``message_start`` usage, overridden by the non-None fields of the
-cumulative ``message_delta`` usage). The ``messages.stream()`` helper is handled in
-``anthropic_streams.py``.
+cumulative ``message_delta`` usage). The ``messages.stream()`` helper does not go through ``create``:
+it returns a ``MessageStreamManager`` whose request fires in ``__enter__``, and the ``MessageStream``
+it yields reads its raw event stream (``_raw_stream``) itself in ``text_stream``, ``until_done()``
+and ``get_final_message()``. So the manager is the stream's place: the lifecycle sends the request
+with llmledger's span current (the SDK's own span nests under it) and puts its stream proxy in place
+of ``_raw_stream`` before anything reads it, so every helper reads through it (same events, exact
+usage, time to first chunk, a failure mid-stream ends the call with that error). Should a future SDK
+keep the raw stream elsewhere, the call ends at exit with ``current_message_snapshot``'s usage.
 
 The SDK's own OpenTelemetry spans. anthropic 2.x emits an ``anthropic.messages.create`` CLIENT span
 (scope ``com.anthropic.sdk.python``) with ``gen_ai.usage.*`` whenever a TracerProvider is set.
@@ -58,6 +64,7 @@ from llmledger.instrumentation.adapter import (
     RequestInfo,
     ResponseInfo,
     StreamHandler,
+    StreamPlace,
 )
 from llmledger.instrumentation.providers._common import (
     RawResponses,
@@ -90,6 +97,9 @@ def _targets() -> tuple[PatchTarget, ...]:
             ]
     return tuple(targets)
 
+
+STREAM_HELPER_PLACE = StreamPlace("manager", "_raw_stream")
+"""``messages.stream()``: a manager whose entered ``MessageStream`` reads ``_raw_stream``."""
 
 _PROVIDERS = {
     "AnthropicBedrock": "aws.bedrock", "AsyncAnthropicBedrock": "aws.bedrock",
@@ -265,21 +275,24 @@ class AnthropicAdapter(RawResponses, ProviderAdapter):
         request.state["raw"] = raw_mode(kwargs)
         return request
 
+    def stream_place(self, target: PatchTarget, request: RequestInfo, result: Any) -> StreamPlace | None:
+        if target.kind == "stream_helper":
+            return STREAM_HELPER_PLACE
+        return super().stream_place(target, request, result)
+
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        result = self.response_body(request, result)
-        if result is None:
-            return ResponseInfo()
-        return message_info(result, request)
+        if target.kind == "stream_helper":  # a MessageStream whose raw stream was not observed
+            try:
+                return message_info(result.current_message_snapshot, request)
+            except AssertionError:  # no message_start arrived
+                return ResponseInfo()
+        return super().response_info(target, request, result)
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+    def body_info(self, target: PatchTarget, request: RequestInfo, body: Any) -> ResponseInfo:
+        return message_info(body, request)
+
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         return MessageStreamHandler(request)
-
-    def wrap_result(self, target: PatchTarget, request: RequestInfo, result: Any, call: Any) -> Any:
-        if target.kind != "stream_helper":
-            return None
-        from llmledger.instrumentation.providers.anthropic_streams import wrap_stream_manager
-
-        return wrap_stream_manager(result, call, MessageStreamHandler(request))
 
 
 ADAPTER = AnthropicAdapter()

@@ -27,8 +27,9 @@ from llmledger.instrumentation.adapter import (
     ProviderAdapter,
     RequestInfo,
     ResponseInfo,
+    StreamHandler,
+    StreamPlace,
 )
-from llmledger.instrumentation.lifecycle import wrap_stream
 from llmledger.instrumentation.providers._common import client_server
 from llmledger.instrumentation.providers.bedrock_usage import (
     ConverseStreamHandler,
@@ -43,8 +44,9 @@ from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
 logger = logging.getLogger("llmledger.instrumentation.bedrock")
 
 SERVICE = "bedrock-runtime"
-_STREAM_KEYS = {"ConverseStream": "stream", "InvokeModelWithResponseStream": "body"}
-_OPERATIONS = frozenset({"Converse", "InvokeModel", *_STREAM_KEYS})
+_STREAM_PLACES = {"ConverseStream": StreamPlace("item", "stream"),
+                  "InvokeModelWithResponseStream": StreamPlace("item", "body")}
+_OPERATIONS = frozenset({"Converse", "InvokeModel", *_STREAM_PLACES})
 
 
 def _request_tier(params: Mapping[str, Any]) -> PriceModifiers:
@@ -117,7 +119,7 @@ class BedrockAdapter(ProviderAdapter):
         request = RequestInfo(
             provider="aws.bedrock",
             model=params.get("modelId"),
-            stream=operation in _STREAM_KEYS,
+            stream=operation in _STREAM_PLACES,
             server_address=address,
             server_port=port,
             modifiers=_request_tier(params),
@@ -125,48 +127,32 @@ class BedrockAdapter(ProviderAdapter):
         request.state["operation"] = operation
         return request
 
-    def is_stream(self, target: PatchTarget, request: RequestInfo, result: Any) -> bool:
-        return False  # streams are handled in wrap_result: they sit inside the response dict
+    def stream_place(self, target: PatchTarget, request: RequestInfo, result: Any) -> StreamPlace | None:
+        return _STREAM_PLACES.get(request.state["operation"])  # the event stream sits in the dict
+
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
+        # InvokeModelWithResponseStream reports the tier in a header, before the events.
+        tier = result.get("serviceTier") if isinstance(result, Mapping) else None
+        if request.state["operation"] == "ConverseStream":
+            return ConverseStreamHandler(request, tier)
+        return InvokeStreamHandler(request, tier)
 
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
+        modifiers = tier_modifiers(result.get("serviceTier"), request.modifiers)
         if request.state["operation"] == "InvokeModel":
-            return ResponseInfo(
-                usage=header_usage(_headers(result)),
-                modifiers=tier_modifiers(result.get("serviceTier"), request.modifiers),
-            )
+            usage = header_usage(_headers(result))
+            if usage is not None and usage.cache_write_tokens:
+                try:
+                    usage = _reread_one_hour_writes(result, usage)
+                except Exception:  # the header counts stand; the 1-hour writes price as 5-minute ones
+                    logger.debug("llmledger: could not read the cache TTL split", exc_info=True)
+            return ResponseInfo(usage=usage, modifiers=modifiers)
         reason = result.get("stopReason")
         return ResponseInfo(
             usage=converse_usage(result.get("usage")),
             finish_reasons=(reason,) if isinstance(reason, str) else (),
-            modifiers=tier_modifiers(result.get("serviceTier"), request.modifiers),
+            modifiers=modifiers,
         )
-
-    def wrap_result(self, target: PatchTarget, request: RequestInfo, result: Any, call: Any) -> Any:
-        operation = request.state["operation"]
-        key = _STREAM_KEYS.get(operation)
-        if key is not None:
-            if key not in result:
-                call.finish(None)
-                return result
-            # InvokeModelWithResponseStream reports the tier in a header, before the events.
-            tier = result.get("serviceTier")
-            call.handler = (
-                ConverseStreamHandler(request, tier)
-                if key == "stream"
-                else InvokeStreamHandler(request, tier)
-            )
-            result[key] = wrap_stream(result[key], call)
-            return result
-        if operation == "InvokeModel":
-            info = self.response_info(target, request, result)
-            if info.usage is not None and info.usage.cache_write_tokens:
-                try:
-                    info.usage = _reread_one_hour_writes(result, info.usage)
-                except Exception:  # the header counts stand; the 1-hour writes price as 5-minute ones
-                    logger.debug("llmledger: could not read the cache TTL split", exc_info=True)
-            call.finish(info)
-            return result
-        return None
 
 
 ADAPTER = BedrockAdapter()

@@ -8,7 +8,8 @@ covers those clients, ``with_raw_response``, and counts each call exactly once.
 
 The raw ``chat``/``embed`` return an ``HttpResponse`` whose ``.data`` is the parsed body. The raw
 ``chat_stream`` is a context manager: the request starts at ``__enter__``, whose ``HttpResponse.data``
-is the event generator. It is proxied so ``.data`` yields the same events through a traced generator.
+(a property over ``_data``) is the event generator; the lifecycle observes it there, so ``.data``
+yields the same events through a traced generator.
 
 Usage is ``billed_units`` (what Cohere bills; ``tokens`` also counts the chat template), floats in
 the SDK. ``cached_tokens`` is read as a part of the billed input. ``V2ChatResponse`` has no model
@@ -19,20 +20,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import wrapt
-
 from llmledger.instrumentation.adapter import (
     PatchTarget,
     ProviderAdapter,
     RequestInfo,
     ResponseInfo,
     StreamHandler,
+    StreamPlace,
 )
-from llmledger.instrumentation.lifecycle import wrap_stream
 from llmledger.instrumentation.providers._common import client_server, field, int_field, usage_fields
 from llmledger.usage import Usage
 
 _RAW = "cohere.v2.raw_client"
+_IN_ENTERED_RESPONSE = StreamPlace("manager", "_data")
+"""``chat_stream``'s events: the ``_data`` behind the entered ``HttpResponse.data``."""
 
 
 def cohere_usage(usage: Any) -> Usage | None:
@@ -70,63 +71,6 @@ class CohereStreamHandler(StreamHandler):
                             finish_reasons=self._reasons)
 
 
-class _TracedHttpResponse(wrapt.ObjectProxy[Any]):
-    """The stream's ``HttpResponse`` with ``.data`` replaced by the traced event generator."""
-
-    def __init__(self, wrapped: Any, data: Any) -> None:
-        super().__init__(wrapped)
-        self._self_data = data
-
-    @property
-    def data(self) -> Any:
-        return self._self_data
-
-
-class _StreamContext(wrapt.ObjectProxy[Any]):
-    """The raw ``chat_stream`` context manager: the call starts at ``__enter__``, ends with the
-    events (or at ``__exit__`` for a stream left early)."""
-
-    def __init__(self, wrapped: Any, call: Any) -> None:
-        super().__init__(wrapped)
-        self._self_call = call
-
-    def __enter__(self) -> Any:
-        try:
-            response = self.__wrapped__.__enter__()
-        except BaseException as error:
-            self._self_call.finish(None, error)
-            raise
-        return _TracedHttpResponse(response, wrap_stream(response.data, self._self_call))
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
-        try:
-            return self.__wrapped__.__exit__(exc_type, exc, tb)
-        finally:
-            self._self_call.finish_stream(None)  # an error in the caller's block is not the call's
-
-
-class _AsyncStreamContext(wrapt.ObjectProxy[Any]):
-    """The async raw ``chat_stream`` (an async context manager), as :class:`_StreamContext`."""
-
-    def __init__(self, wrapped: Any, call: Any) -> None:
-        super().__init__(wrapped)
-        self._self_call = call
-
-    async def __aenter__(self) -> Any:
-        try:
-            response = await self.__wrapped__.__aenter__()
-        except BaseException as error:
-            self._self_call.finish(None, error)
-            raise
-        return _TracedHttpResponse(response, wrap_stream(response.data, self._self_call))
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
-        finally:
-            self._self_call.finish_stream(None)
-
-
 class CohereAdapter(ProviderAdapter):
     name = "cohere"
     distribution = "cohere"
@@ -157,16 +101,11 @@ class CohereAdapter(ProviderAdapter):
         return ResponseInfo(usage=cohere_usage(data.usage), response_id=data.id,
                             finish_reasons=(reason,) if isinstance(reason, str) else ())
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
-        return CohereStreamHandler()
+    def stream_place(self, target: PatchTarget, request: RequestInfo, result: Any) -> StreamPlace | None:
+        return _IN_ENTERED_RESPONSE if request.stream else None
 
-    def wrap_result(self, target: PatchTarget, request: RequestInfo, result: Any, call: Any) -> Any:
-        if not request.stream:
-            return None
-        call.handler = CohereStreamHandler()
-        if target.kind == "async_chat_stream":
-            return _AsyncStreamContext(result, call)
-        return _StreamContext(result, call)
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
+        return CohereStreamHandler()
 
 
 ADAPTER = CohereAdapter()

@@ -17,14 +17,14 @@ Embeddings read ``usage_metadata``, or else the per-embedding ``statistics.token
 
 Automatic function calling and continuation make several HTTP requests per call while the SDK
 returns only the last round's usage: ``google_genai_hops.py`` sums them, without extra spans. For
-that, the sync stream is patched as a plain call (style ``sync``) whose generator is wrapped in
-``wrap_result``, as the async one is, instead of the lifecycle's ``sync_gen`` traced generator.
+that, the request's hop log is made current around the call (``RequestInfo.around_call``) or
+around each step of its stream (``stream_step``).
 """
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from llmledger.instrumentation.adapter import (
@@ -36,14 +36,7 @@ from llmledger.instrumentation.adapter import (
     StreamHandler,
 )
 from llmledger.instrumentation.providers._common import client_server, field, int_field, usage_fields
-from llmledger.instrumentation.providers.google_genai_hops import (
-    HOOKS,
-    HopLog,
-    close_log,
-    open_log,
-    traced_async_stream,
-    traced_stream,
-)
+from llmledger.instrumentation.providers.google_genai_hops import HOOKS, HopLog, MadeCurrent
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
 
 _MODELS = "google.genai.models"
@@ -206,32 +199,24 @@ class GoogleGenAIAdapter(ProviderAdapter):
             model=normalize_model(kwargs.get("model")), stream=target.kind == "stream",
             server_address=address, server_port=port,
             modifiers=PriceModifiers(service_tier=tier) if tier and tier != "standard" else NO_MODIFIERS)
-        if target.kind == "generate":
-            request.state["hops"] = open_log()
-        elif target.kind == "stream":
-            request.state["hops"] = HopLog()
+        if target.kind != "embed":
+            log = request.state["hops"] = HopLog()
+            if target.kind == "generate":
+                request.around_call = MadeCurrent(log)
         return request
 
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         if target.kind == "embed":
             return _embed_info(result, request)
         log: HopLog = request.state["hops"]
-        usages = log.reported() if close_log(log) else []
-        return _generate_info(result, usages, request)
+        return _generate_info(result, log.reported() if log.intact else [], request)
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         return GenerateContentStreamHandler(request, request.state.get("hops") or HopLog())
 
-    def wrap_result(self, target: PatchTarget, request: RequestInfo, result: Any, call: Any) -> Any:
-        if target.kind != "stream":
-            return None
-        log: HopLog = request.state["hops"]
-        call.handler = GenerateContentStreamHandler(request, log)
-        if inspect.isgenerator(result):
-            return traced_stream(result, call, log)
-        if inspect.isasyncgen(result):
-            return traced_async_stream(result, call, log)
-        return None  # not a generator (another SDK version): the generic stream path
+    def stream_step(self, target: PatchTarget, request: RequestInfo) -> Any:
+        log = request.state.get("hops")
+        return partial(MadeCurrent, log) if log is not None else None
 
 
 ADAPTER = GoogleGenAIAdapter()

@@ -6,20 +6,18 @@ adds requests too. The cost must cover all of them, so the private per-request m
 with tiny hooks that report into a :class:`HopLog` owned by the enclosing public call, found
 through a context variable that is only set while that call runs:
 
-* non-streamed ``generate_content``: the adapter sets it when the call starts and resets it when
-  the response is read. ``Models._generate_content`` (one per HTTP request) adds its response's
-  usage to the log;
-* streams: :func:`traced_stream` / :func:`traced_async_stream` set it around each step of the
-  stream only (never while the user's code runs between chunks).
+* non-streamed ``generate_content``: the lifecycle enters the request's :class:`MadeCurrent` scope
+  around the SDK call (``RequestInfo.around_call``). ``Models._generate_content`` (one per HTTP
+  request) adds its response's usage to the log;
+* streams: the same scope is the stream's per-step scope (``streams.Step``), entered around each
+  step of the stream only (never while the user's code runs between chunks).
   ``_generate_content_stream_with_continuation`` (one per AFC round) opens a new entry; each
   chunk's usage is that round's running total including its continuation requests, so the log
   keeps the last one per round and the rounds are summed.
 
-A non-streamed call that fails before its first request (e.g. on argument validation) leaves its
-log current until the next call in that context replaces it. That is harmless, except inside an AFC
-tool of an enclosing call: the enclosing call then sees a log that is not its own and falls back
-to the SDK's last-round usage (a request failing inside a tool is handled: the hook restores the
-context).
+The scope restores the context however the call ends, so a call failing inside an AFC tool of an
+enclosing call gives the enclosing call its log back. A log displaced while its call ran (its scope
+found another log current at exit) is not trusted: the call falls back to the SDK's last-round usage.
 
 The hooks are not patch targets of the instrumentor (that would make a span per request): they
 are installed once, on the first call of an instrumented google-genai method, and do nothing but
@@ -35,7 +33,7 @@ from contextvars import ContextVar, Token
 from functools import partial
 from typing import Any
 
-from llmledger.instrumentation.lifecycle import Call, traced_async_generator, traced_generator
+from llmledger.instrumentation.streams import ObservedCall, traced_async_generator, traced_generator
 
 logger = logging.getLogger("llmledger.instrumentation.google_genai")
 
@@ -43,11 +41,13 @@ logger = logging.getLogger("llmledger.instrumentation.google_genai")
 class HopLog:
     """One ``usage_metadata`` per request (non-streamed) or per AFC round (streamed)."""
 
-    __slots__ = ("token", "usages")
+    __slots__ = ("intact", "token", "usages")
 
     def __init__(self) -> None:
         self.usages: list[Any] = []
         self.token: Token[HopLog | None] | None = None
+        self.intact = True
+        """False once the log was found displaced by another when its call ended."""
 
     def start(self) -> None:
         self.usages.append(None)
@@ -67,9 +67,9 @@ class HopLog:
 _current: ContextVar[HopLog | None] = ContextVar("llmledger_genai_hops", default=None)
 
 
-def open_log() -> HopLog:
-    """Make a new log current for a non-streamed call (until :func:`close_log`)."""
-    log = HopLog()
+def open_log(log: HopLog | None = None) -> HopLog:
+    """Make a (new) log current (until :func:`close_log`)."""
+    log = HopLog() if log is None else log
     log.token = _current.set(log)
     return log
 
@@ -98,14 +98,7 @@ def _request_hop(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ..
     if log is None:
         return wrapped(*args, **kwargs)
     log.start()
-    try:
-        response = wrapped(*args, **kwargs)
-    except BaseException:
-        # A failed request fails the whole call (the SDK retries nothing here), whose response
-        # will never be read: give the context back now, e.g. to an AFC tool that called Gemini,
-        # caught the error and lets the enclosing call go on.
-        close_log(log)
-        raise
+    response = wrapped(*args, **kwargs)  # a failure fails the call: its scope restores the context
     _note_response(log, response)
     return response
 
@@ -116,11 +109,7 @@ async def _async_request_hop(wrapped: Callable[..., Any], instance: Any, args: t
     if log is None:
         return await wrapped(*args, **kwargs)
     log.start()
-    try:
-        response = await wrapped(*args, **kwargs)
-    except BaseException:
-        close_log(log)
-        raise
+    response = await wrapped(*args, **kwargs)
     _note_response(log, response)
     return response
 
@@ -143,26 +132,27 @@ HOOKS: dict[str, Callable[..., Any]] = {
 """The private per-request methods (patched as ``role="hop"`` targets) and their hooks."""
 
 
-# ---- streams: the log is current during each step, and only then -------------------------------
-class _MadeCurrent:
-    """Makes a log current for one step of a stream (the lifecycle's per-step scope)."""
+# ---- the scope: the log is current during the call (or each step of its stream), and only then --
+class MadeCurrent:
+    """Makes a log current for the SDK call (``around_call``) or one step of a stream (``Step``)."""
 
-    __slots__ = ("_log", "_token")
+    __slots__ = ("_log",)
 
     def __init__(self, log: HopLog) -> None:
         self._log = log
 
     def __enter__(self) -> None:
-        self._token = _current.set(self._log)
+        open_log(self._log)
 
     def __exit__(self, *exc_info: object) -> None:
-        _current.reset(self._token)
+        if not close_log(self._log):
+            self._log.intact = False
 
 
-def traced_stream(generator: Iterator[Any], call: Call, log: HopLog) -> Iterator[Any]:
-    """The lifecycle's traced generator, plus the hop log made current around each ``next``."""
-    return traced_generator(generator, call, partial(_MadeCurrent, log))
+def traced_stream(generator: Iterator[Any], call: ObservedCall, log: HopLog) -> Iterator[Any]:
+    """The traced generator, with the hop log made current around each ``next``."""
+    return traced_generator(generator, call, partial(MadeCurrent, log))
 
 
-def traced_async_stream(generator: AsyncIterator[Any], call: Call, log: HopLog) -> AsyncIterator[Any]:
-    return traced_async_generator(generator, call, partial(_MadeCurrent, log))
+def traced_async_stream(generator: AsyncIterator[Any], call: ObservedCall, log: HopLog) -> AsyncIterator[Any]:
+    return traced_async_generator(generator, call, partial(MadeCurrent, log))

@@ -4,7 +4,8 @@ Streams need no opt-in: Groq puts the usage of a streamed call on its final chun
 ``chunk.x_groq.usage`` (``chunk.usage`` too if the caller asked for ``include_usage`` via
 ``extra_body``), so nothing is added to the request and the user sees exactly Groq's chunks.
 Token accounting is OpenAI's: cached tokens are inside ``prompt_tokens`` and reasoning tokens
-inside ``completion_tokens``. Raw-response calls are read only when the SDK has parsed them already.
+inside ``completion_tokens``. Raw-response calls are recorded when their body is read
+(``instrumentation/raw_responses.py``).
 As with openai, a ``with_raw_response`` first accessed before instrumentation keeps the unpatched
 ``create`` it bound then (a Stainless ``cached_property``); clients themselves are always covered.
 """
@@ -92,14 +93,11 @@ class GroqAdapter(RawResponses, ProviderAdapter):
         request.state["raw"] = raw_mode(kwargs)
         return request
 
-    def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        result = self.response_body(request, result)
-        if result is None:
-            return ResponseInfo()
+    def body_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         return chat_completion_info(result, groq_usage(getattr(result, "usage", None)),
                                     reported_tier(getattr(result, "service_tier", None), request.modifiers))
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         return GroqStreamHandler(request)
 
 

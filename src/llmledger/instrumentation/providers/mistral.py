@@ -130,7 +130,7 @@ class MistralAdapter(ProviderAdapter):
         return chat_completion_info(result, mistral_usage(usage),
                                     reported_tier(field(usage, "service_tier"), request.modifiers))
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         return MistralStreamHandler(request)
 
 

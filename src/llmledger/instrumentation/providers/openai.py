@@ -6,9 +6,10 @@ completions, sync and async. ``parse`` bypasses ``create`` in the SDK, so both a
 
 Streamed chat only reports usage when asked (``stream_options.include_usage``): llmledger asks on
 the user's behalf and hides the extra usage-only chunk, so the user sees exactly the chunks they
-would have seen. Raw-response calls (``with_raw_response``/``with_streaming_response``) are left
-exactly as the user made them: their body is the user's to parse. A regional-processing host
-(``eu.api.openai.com``) is a price modifier (``region``).
+would have seen (``include_usage`` is decided in ``request_info``, the one place that changes a
+request). Raw-response calls (``with_raw_response``/``with_streaming_response``) are sent exactly
+as the user made them; reading their body records them (``instrumentation/raw_responses.py``). A
+regional-processing host (``eu.api.openai.com``) is a price modifier (``region``).
 """
 
 from __future__ import annotations
@@ -179,16 +180,13 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
                 request.state["injected_include_usage"] = True
         return request
 
-    def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
-        result = self.response_body(request, result)
-        if result is None:
-            return ResponseInfo()
+    def body_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         if target.kind == "responses":
             return _responses_info(result, request)
         return chat_completion_info(result, chat_usage(getattr(result, "usage", None)),
                                     reported_tier(getattr(result, "service_tier", None), request.modifiers))
 
-    def stream_handler(self, target: PatchTarget, request: RequestInfo) -> StreamHandler:
+    def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         if target.kind == "responses":
             return ResponsesStreamHandler(request)
         return ChatStreamHandler(request)

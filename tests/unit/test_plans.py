@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from llmledger.errors import ConfigError
-from llmledger.ledger.plans import load_plans, months_covered
+from llmledger.plans import load_plans, months_covered
 
 
 def utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
