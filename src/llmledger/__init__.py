@@ -20,6 +20,7 @@ from llmledger.attribution import (
     no_customer,
     reset_customer,
     set_customer,
+    wrap,
 )
 from llmledger.config import Config, load_config
 from llmledger.errors import ConfigError, LLMLedgerError
@@ -42,6 +43,7 @@ __all__ = [
     "set_customer",
     "shutdown",
     "uninstrument",
+    "wrap",
 ]
 
 logger = logging.getLogger("llmledger")

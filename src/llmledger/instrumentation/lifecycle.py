@@ -28,6 +28,7 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
+from llmledger.integrations.ownership import sdk_call_owned
 from llmledger.usage import CallRecord
 
 if TYPE_CHECKING:
@@ -168,8 +169,8 @@ class Lifecycle:
 
     def _start(self, adapter: ProviderAdapter, target: PatchTarget, instance: Any,
                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
-        if not self.active or not is_instrumentation_enabled():
-            return None
+        if not self.active or not is_instrumentation_enabled() or sdk_call_owned():
+            return None  # sdk_call_owned: an integration (LiteLLM) records this call itself
         try:
             request = adapter.request_info(target, instance, args, kwargs)
             if request is None:
