@@ -188,11 +188,25 @@ class LiteLLMIntegration:
         self._telemetry, self._pricer, self._customer_from = telemetry, pricer, customer_from
         self.callback: Any = None
         self._patched: list[tuple[Any, str]] = []
+        self._wanted = False
 
     def install(self) -> None:
-        if self.callback is not None or importlib.util.find_spec("litellm") is None:
+        """Hook in when LiteLLM is imported (now, if it already is): importing it here would cost
+        every app that merely has it installed LiteLLM's slow import and its cost-map download."""
+        if self._wanted or importlib.util.find_spec("litellm") is None:
             return
-        import litellm
+        self._wanted = True
+        wrapt.register_post_import_hook(self._on_import, "litellm")
+
+    def _on_import(self, litellm: Any) -> None:
+        if not self._wanted or self.callback is not None:
+            return  # uninstalled before LiteLLM was imported (wrapt keeps the hook registered)
+        try:
+            self._attach(litellm)
+        except Exception:
+            logger.warning("llmledger: could not hook into LiteLLM", exc_info=True)
+
+    def _attach(self, litellm: Any) -> None:
         from litellm.integrations.custom_logger import CustomLogger
 
         class LLMLedgerLiteLLMCallback(LedgerCallback, CustomLogger):
@@ -212,6 +226,7 @@ class LiteLLMIntegration:
             self._patched.append((module, name))
 
     def uninstall(self) -> None:
+        self._wanted = False
         if self.callback is None:
             return
         import litellm
