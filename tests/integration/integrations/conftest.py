@@ -33,10 +33,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(message)
     workdir: Path = tmp_path_factory.mktemp("redis")
     port = _free_port()
+    log = open(workdir / "redis.log", "wb")  # noqa: SIM115 (the server writes it until the end)
     process = subprocess.Popen(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir), "--save", "",
          "--appendonly", "no", "--protected-mode", "yes"],
-        stdout=open(workdir / "redis.log", "wb"), stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -59,3 +60,4 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()

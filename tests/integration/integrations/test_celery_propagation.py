@@ -16,9 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from harness import instrumented
 
 import llmledger
+from harness import instrumented
 from llmledger.config import Config
 from llmledger.integrations.celery import HEADER
 
@@ -38,12 +38,13 @@ def worker(redis_url: str, fake_provider, tmp_path_factory) -> Iterator[tuple[ob
     sys.path.insert(0, str(APPS))
     celery_app = importlib.import_module("celery_app")
     log = records.with_name("worker.log")
+    log_file = open(log, "wb")  # noqa: SIM115 (the worker writes it until the end)
     # A thread pool: several tasks of different customers run at once on reused threads.
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--pool=threads", "-c", "3",
          "--without-mingle", "--without-gossip", "--without-heartbeat", "-l", "info",
          "-n", f"llmledger-{uuid.uuid4().hex[:8]}@127.0.0.1"],
-        cwd=APPS, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        cwd=APPS, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while b"ready." not in log.read_bytes():
@@ -59,6 +60,7 @@ def worker(redis_url: str, fake_provider, tmp_path_factory) -> Iterator[tuple[ob
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log_file.close()
         sys.path.remove(str(APPS))
         sys.modules.pop("celery_app", None)
         for key, value in saved.items():
@@ -120,9 +122,8 @@ def test_the_customer_travels_in_llmledgers_own_header(harness, worker):
 
 def test_propagate_to_celery_false_sends_no_customer(worker):
     celery_app, records = worker
-    with instrumented(Config(propagate_to_celery=False)):
-        with llmledger.customer("cust-off"):
-            assert celery_app.summarise.delay("z").get(timeout=30)["customer"] is None
+    with instrumented(Config(propagate_to_celery=False)), llmledger.customer("cust-off"):
+        assert celery_app.summarise.delay("z").get(timeout=30)["customer"] is None
     assert [r["customer"] for r in _records(records, 1)] == [None]
 
 

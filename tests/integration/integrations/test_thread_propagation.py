@@ -8,9 +8,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from harness import instrumented
 
 import llmledger
+from harness import instrumented
 from llmledger.config import Config
 
 MSG = [{"role": "user", "content": "Summarise this document."}]
