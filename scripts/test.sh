@@ -14,6 +14,11 @@ if [ -f scripts/postgres.sh ]; then
   bash scripts/postgres.sh
   export LLMLEDGER_REQUIRE_POSTGRES=1
 fi
+if [ -f scripts/redis.sh ]; then
+  echo "==> Redis (Celery propagation tests)"
+  bash scripts/redis.sh
+  export LLMLEDGER_REQUIRE_REDIS=1
+fi
 if [ -f scripts/backends/install.sh ]; then
   echo "==> collector, Jaeger, Prometheus"
   bash scripts/backends/install.sh
