@@ -31,3 +31,7 @@ echo "==> mypy"
 .venv/bin/mypy
 echo "==> pytest"
 .venv/bin/pytest -p no:cacheprovider "$@"
+if [ -f scripts/matrix.sh ] && [ "$#" -eq 0 ]; then
+  echo "==> version matrix (provider tests on the oldest supported OpenTelemetry)"
+  bash scripts/matrix.sh
+fi
