@@ -14,6 +14,7 @@
 | ``x-fake-chunks`` | streams: number of text chunks (default 3) |
 | ``x-fake-model`` | model name to report (default: the requested one) |
 | ``x-fake-service-tier`` | service tier to report |
+| ``x-fake-raw-usage`` | JSON sent verbatim as a JSON answer's ``usage`` / ``usageMetadata`` |
 Token counts follow the OTel meaning (input includes cache, output includes reasoning); each
 provider's route converts them to that provider's own accounting.
 """
@@ -105,3 +106,4 @@ def scripted(error: Callable[[int], FakeResponse], *max_tokens: str) -> Callable
         return route
 
     return decorate
+

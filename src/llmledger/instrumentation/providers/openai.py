@@ -7,12 +7,14 @@ completions, sync and async. ``parse`` bypasses ``create`` in the SDK, so both a
 Streamed chat only reports usage when asked (``stream_options.include_usage``): llmledger asks on
 the user's behalf and hides the extra usage-only chunk, so the user sees exactly the chunks they
 would have seen. Raw-response calls (``with_raw_response``/``with_streaming_response``) are left
-exactly as the user made them: their body is the user's to parse.
+exactly as the user made them: their body is the user's to parse. A regional-processing host
+(``eu.api.openai.com``) is a price modifier (``region``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from llmledger.instrumentation.adapter import (
@@ -40,6 +42,7 @@ _CHAT = "openai.resources.chat.completions.completions"
 _RESPONSES = "openai.resources.responses.responses"
 _EMBEDDINGS = "openai.resources.embeddings"
 _LEGACY = "openai.resources.completions"
+_REGIONAL_SUFFIX = ".api.openai.com"
 
 
 def _targets() -> tuple[PatchTarget, ...]:
@@ -63,6 +66,14 @@ def _provider_name(client: Any) -> str:
     if names & {"BedrockOpenAI", "AsyncBedrockOpenAI"}:
         return "aws.bedrock"
     return "openai"
+
+
+def processing_region(host: str | None) -> str | None:
+    """The region of an OpenAI regional-processing host (``eu.api.openai.com`` -> ``eu``), else None."""
+    if host is None or not host.endswith(_REGIONAL_SUFFIX):
+        return None
+    region = host[: -len(_REGIONAL_SUFFIX)]
+    return region if region.isalpha() else None
 
 
 def responses_usage(usage: Any) -> Usage | None:
@@ -150,10 +161,12 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
         client = getattr(instance, "_client", None)
         address, port = client_server(getattr(client, "base_url", None))
         tier = kwargs.get("service_tier")
+        region = processing_region(address)
+        modifiers = PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS
         request = RequestInfo(
             provider=_provider_name(client), model=kwargs.get("model"),
             stream=kwargs.get("stream") is True, server_address=address, server_port=port,
-            modifiers=PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS)
+            modifiers=modifiers if region is None else replace(modifiers, region=region))
         raw = raw_mode(kwargs)
         request.state["raw"] = raw
         if request.stream and target.kind in {"chat", "completions"} and raw is None:
