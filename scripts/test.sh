@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
-# Prerequisites: Debian/Ubuntu, Python >= 3.10, Go >= 1.24, Node.js >= 18 with npm, root (or sudo)
+# Prerequisites: Debian/Ubuntu, Python >= 3.11, Go >= 1.24, Node.js >= 18 with npm, root (or sudo)
 # for apt-get. Each step below checks its own and stops with a clear message when one is missing.
 if [ ! -d "${LLMLEDGER_BACKENDS_CACHE:-$HOME/.cache/llmledger-backends}/jaeger" ]; then
   echo "==> first run on this machine: building the collector and Jaeger takes about 27 min on 2 cores"
