@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
-# Prerequisites: Debian/Ubuntu, Python >= 3.10, Go >= 1.24, Node.js >= 18 with npm, root (or sudo)
+# Prerequisites: Debian/Ubuntu, Python >= 3.11, Go >= 1.24, Node.js >= 18 with npm, root (or sudo)
 # for apt-get. Each step below checks its own and stops with a clear message when one is missing.
 if [ ! -d "${LLMLEDGER_BACKENDS_CACHE:-$HOME/.cache/llmledger-backends}/jaeger" ]; then
   echo "==> first run on this machine: building the collector and Jaeger takes about 27 min on 2 cores"
@@ -22,6 +22,11 @@ if [ -f scripts/postgres.sh ]; then
   bash scripts/postgres.sh
   export LLMLEDGER_REQUIRE_POSTGRES=1
 fi
+if [ -f scripts/redis.sh ]; then
+  echo "==> Redis (Celery propagation tests)"
+  bash scripts/redis.sh
+  export LLMLEDGER_REQUIRE_REDIS=1
+fi
 if [ -f scripts/backends/install.sh ]; then
   echo "==> collector, Jaeger, Prometheus"
   bash scripts/backends/install.sh
@@ -35,3 +40,7 @@ echo "==> mypy"
 .venv/bin/mypy
 echo "==> pytest"
 .venv/bin/pytest -p no:cacheprovider "$@"
+if [ -f scripts/matrix.sh ] && [ "$#" -eq 0 ]; then
+  echo "==> version matrix (provider tests on the oldest supported OpenTelemetry)"
+  bash scripts/matrix.sh
+fi

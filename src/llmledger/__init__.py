@@ -21,6 +21,7 @@ from llmledger.attribution import (
     no_customer,
     reset_customer,
     set_customer,
+    wrap,
 )
 from llmledger.config import Config, load_config
 from llmledger.errors import ConfigError, LLMLedgerError
@@ -48,6 +49,7 @@ __all__ = [
     "set_customer",
     "shutdown",
     "uninstrument",
+    "wrap",
 ]
 
 logger = logging.getLogger("llmledger")

@@ -196,3 +196,31 @@ def current_customer(trust_inbound_baggage: bool | None = None) -> CustomerConte
                         else trust_inbound_baggage):
         return _from_baggage()
     return ctx
+
+
+def wrap(fn: F) -> F:
+    """``fn`` bound to the customer current now: it runs under that customer wherever it is called.
+
+    For work handed to something llmledger does not propagate through by itself (a custom thread
+    pool, a queue consumer, a callback registry). Only the customer travels, not the rest of the
+    caller's context. Works on sync and async functions.
+    """
+    captured = _current.get()
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def async_bound(*args: Any, **kwargs: Any) -> Any:
+            token = _current.set(captured)
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                _current.reset(token)
+        return cast(F, async_bound)
+
+    @functools.wraps(fn)
+    def bound(*args: Any, **kwargs: Any) -> Any:
+        token = _current.set(captured)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _current.reset(token)
+    return cast(F, bound)

@@ -16,6 +16,9 @@ attribution:
   trust_inbound_baggage: false             # take customer.* from inbound W3C baggage
   propagate_baggage: false                 # send customer.* as baggage to downstream services
   metric_series_limit: 2000                # series per per-customer instrument (SDK cardinality limit)
+  propagate_to_threads: true               # carry the customer into executors and threads
+  propagate_to_celery: true                # carry the customer to Celery workers (task header)
+  litellm_customer_from: none              # none | user | metadata: LiteLLM's own customer field
 plans: {...}                               # see llmledger.plans
 customers: {...}
 pricing: {...}                             # see llmledger.pricing (overrides, deployment map)
@@ -40,7 +43,8 @@ from llmledger.errors import ConfigError
 from llmledger.plans import PlanBook, load_plans
 from llmledger.pricing import PriceOverrides, load_price_overrides
 
-PROVIDER_KEYS = ("openai", "anthropic", "google_genai", "bedrock", "mistral", "cohere", "groq")
+PROVIDER_KEYS: tuple[str, ...] = ("openai", "anthropic", "google_genai", "bedrock", "mistral", "cohere", "groq")
+PROVIDER_KEYS += ("litellm",)  # the LiteLLM callback (integrations/litellm.py)
 DEFAULT_CONFIG_FILE = "llmledger.yaml"
 _TOP_LEVEL_KEYS = {
     "service_name", "otlp_endpoint", "otlp_protocol", "ledger", "providers", "attribution",
@@ -52,6 +56,9 @@ _ATTRIBUTION_KEYS = {
     "metric_customer_cap", "metric_customer_allow_list", "trust_inbound_baggage", "propagate_baggage",
     "metric_series_limit",  # reliability (issue 18)
 }
+# Background work and LiteLLM (integrations/): attribution keys of their own.
+_ATTRIBUTION_KEYS |= {"propagate_to_threads", "propagate_to_celery", "litellm_customer_from"}
+LITELLM_CUSTOMER_SOURCES = ("none", "user", "metadata")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,9 @@ class Config:
     metric_customer_allow_list: frozenset[str] | None = None
     trust_inbound_baggage: bool = False
     propagate_baggage: bool = False
+    propagate_to_threads: bool = True
+    propagate_to_celery: bool = True
+    litellm_customer_from: str = "none"
     plans: PlanBook = field(default_factory=PlanBook)
     price_overrides: PriceOverrides = field(default_factory=lambda: load_price_overrides(None, "defaults"))
     config_file: str | None = None
@@ -119,6 +129,13 @@ def _providers(value: object, source: str, key: str) -> frozenset[str]:
         raise ConfigError(f"unknown provider(s) {sorted(unknown)}; known: {', '.join(PROVIDER_KEYS)}",
                           source=source, key=key)
     return names
+
+
+def _litellm_source(value: object, source: str, key: str) -> str:
+    if value not in LITELLM_CUSTOMER_SOURCES:
+        raise ConfigError(f"expected one of {', '.join(LITELLM_CUSTOMER_SOURCES)}, got {value!r}",
+                          source=source, key=key)
+    return str(value)
 
 
 def _protocol(value: object, source: str, key: str) -> str:
@@ -192,6 +209,12 @@ _SCALARS: tuple[tuple[str, tuple[str, ...], str, _Parser], ...] = (
     ("flush_ledger_on_sigterm", ("flush_ledger_on_sigterm",), "LLMLEDGER_FLUSH_LEDGER_ON_SIGTERM", _bool),
     ("metric_series_limit", ("attribution", "metric_series_limit"), "LLMLEDGER_METRIC_SERIES_LIMIT",
      _positive_int),
+    # background work and LiteLLM
+    ("propagate_to_threads", ("attribution", "propagate_to_threads"), "LLMLEDGER_PROPAGATE_TO_THREADS",
+     _bool),
+    ("propagate_to_celery", ("attribution", "propagate_to_celery"), "LLMLEDGER_PROPAGATE_TO_CELERY", _bool),
+    ("litellm_customer_from", ("attribution", "litellm_customer_from"), "LLMLEDGER_LITELLM_CUSTOMER_FROM",
+     _litellm_source),
 )
 
 

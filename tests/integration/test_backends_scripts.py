@@ -69,4 +69,4 @@ def test_env_sh_refuses_a_missing_python(tmp_path: Path) -> None:
     done = subprocess.run(["bash", str(ROOT / "scripts/env.sh")], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHON": str(tmp_path / "python3.9")})
     assert done.returncode == 1
-    assert "Python >= 3.10 is needed" in done.stderr and "set PYTHON=" in done.stderr
+    assert "Python >= 3.11 is needed" in done.stderr and "set PYTHON=" in done.stderr

@@ -24,6 +24,7 @@ from llmledger.config import Config, load_config
 from llmledger.instrumentation.adapter import PatchTarget, ProviderAdapter
 from llmledger.instrumentation.lifecycle import Lifecycle
 from llmledger.instrumentation.providers import load_adapters
+from llmledger.integrations.app_hooks import AppHooks
 from llmledger.pricing import Pricer
 from llmledger.telemetry import RecordSink, Telemetry
 from llmledger.version import __version__
@@ -94,6 +95,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             pricer=pricer, series_limit=config.metric_series_limit)
         self._lifecycle = Lifecycle(self.telemetry, pricer,
                                     trust_inbound_baggage=config.trust_inbound_baggage)
+        self._app_hooks = AppHooks()  # threads, Celery, LiteLLM (llmledger.integrations)
+        self._app_hooks.install(config, self.telemetry, pricer)
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:
                 continue
@@ -131,6 +134,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         attribution.use_baggage_policy(attribution.DEFAULT_POLICY)
+        if getattr(self, "_app_hooks", None) is not None:
+            self._app_hooks.uninstall()
         if self._lifecycle is not None:
             self._lifecycle.active = False
         for owner, name in reversed(self._patched):

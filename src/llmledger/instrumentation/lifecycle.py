@@ -32,6 +32,7 @@ from llmledger.instrumentation.adapter import (
 )
 from llmledger.instrumentation.raw_responses import RawResponseProxy
 from llmledger.instrumentation.streams import Step, observe, traced_async_generator, traced_generator
+from llmledger.integrations.ownership import sdk_call_owned
 from llmledger.usage import CallRecord, CustomerContext, implausible_count
 
 if TYPE_CHECKING:
@@ -227,8 +228,8 @@ class Lifecycle:
 
     def _start(self, adapter: ProviderAdapter, target: PatchTarget, instance: Any,
                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
-        if not self.active or not is_instrumentation_enabled():
-            return None
+        if not self.active or not is_instrumentation_enabled() or sdk_call_owned():
+            return None  # sdk_call_owned: an integration (LiteLLM) records this call itself
         try:
             request = adapter.request_info(target, instance, args, kwargs)
             if request is None:
