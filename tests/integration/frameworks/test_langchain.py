@@ -18,7 +18,8 @@ ANTHROPIC_USAGE = {"x-fake-input-tokens": "1000", "x-fake-output-tokens": "200"}
 ANTHROPIC_COST = 0.002  # claude-haiku-4-5: 1000 * $1/M + 200 * $5/M
 # langchain-openai caches its async HTTP client per process: one event loop for the module's tests.
 ONE_LOOP = pytest.mark.asyncio(loop_scope="module")
-RAW = pytest.mark.xfail(strict=False, reason="raw responses: branch instr")
+JSON_SCHEMA_GAP = pytest.mark.xfail(strict=True, reason="langchain-openai json_schema structured output "
+                                    "comes out no_usage: open gap, see the closing note")
 
 
 def _openai(url: str, **kwargs) -> ChatOpenAI:
@@ -54,7 +55,7 @@ def test_invoke(harness, fake_provider, name):
     _assert_one_priced(harness, model, cost, "cust-invoke")
 
 
-@pytest.mark.parametrize("name", ["openai", pytest.param("anthropic", marks=RAW)])
+@pytest.mark.parametrize("name", ["openai", "anthropic"])
 @ONE_LOOP
 async def test_ainvoke(harness, fake_provider, name):
     factory, model, cost = CHATS[name]
@@ -64,7 +65,7 @@ async def test_ainvoke(harness, fake_provider, name):
     _assert_one_priced(harness, model, cost, "cust-ainvoke")
 
 
-@pytest.mark.parametrize("name", ["openai", pytest.param("anthropic", marks=RAW)])
+@pytest.mark.parametrize("name", ["openai", "anthropic"])
 def test_stream(harness, fake_provider, name):
     factory, model, cost = CHATS[name]
     with llmledger.customer("cust-stream"):
@@ -73,7 +74,7 @@ def test_stream(harness, fake_provider, name):
     _assert_one_priced(harness, model, cost, "cust-stream", stream=True)
 
 
-@pytest.mark.parametrize("name", ["openai", pytest.param("anthropic", marks=RAW)])
+@pytest.mark.parametrize("name", ["openai", "anthropic"])
 @ONE_LOOP
 async def test_astream(harness, fake_provider, name):
     factory, model, cost = CHATS[name]
@@ -95,7 +96,7 @@ class Summary(BaseModel):
     text: str
 
 
-@pytest.mark.parametrize("method", [pytest.param("json_schema", marks=RAW), "function_calling", "json_mode"])
+@pytest.mark.parametrize("method", [pytest.param("json_schema", marks=JSON_SCHEMA_GAP), "function_calling", "json_mode"])
 def test_openai_with_structured_output(fake_provider, method):
     from harness import instrumented
 
