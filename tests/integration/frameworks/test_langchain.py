@@ -18,7 +18,7 @@ ANTHROPIC_USAGE = {"x-fake-input-tokens": "1000", "x-fake-output-tokens": "200"}
 ANTHROPIC_COST = 0.002  # claude-haiku-4-5: 1000 * $1/M + 200 * $5/M
 # langchain-openai caches its async HTTP client per process: one event loop for the module's tests.
 ONE_LOOP = pytest.mark.asyncio(loop_scope="module")
-JSON_SCHEMA_GAP = pytest.mark.xfail(strict=True, reason="langchain-openai json_schema structured output "
+SCHEMA_GAP = pytest.mark.xfail(strict=True, reason="langchain-openai json_schema structured output "
                                     "comes out no_usage: open gap, see the closing note")
 
 
@@ -96,7 +96,7 @@ class Summary(BaseModel):
     text: str
 
 
-@pytest.mark.parametrize("method", [pytest.param("json_schema", marks=JSON_SCHEMA_GAP), "function_calling", "json_mode"])
+@pytest.mark.parametrize("method", [pytest.param("json_schema", marks=SCHEMA_GAP), "function_calling", "json_mode"])
 def test_openai_with_structured_output(fake_provider, method):
     from harness import instrumented
 
