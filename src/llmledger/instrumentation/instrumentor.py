@@ -24,6 +24,8 @@ from llmledger.config import Config, load_config
 from llmledger.instrumentation.adapter import PatchTarget, ProviderAdapter
 from llmledger.instrumentation.lifecycle import Lifecycle
 from llmledger.instrumentation.providers import load_adapters
+from llmledger.limits import build_limit_guard
+from llmledger.limits.guard import LimitGuard
 from llmledger.pricing import Pricer
 from llmledger.telemetry import RecordSink, Telemetry
 from llmledger.version import __version__
@@ -75,6 +77,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched: list[tuple[Any, str]] = []
         self._lifecycle: Lifecycle | None = None
         self.telemetry: Telemetry | None = None
+        self.limits: LimitGuard | None = None
         self.instrumented_providers: dict[str, str] = {}
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -91,6 +94,13 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__)
         pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
         self._lifecycle = Lifecycle(self.telemetry, pricer)
+        # ---- limits (issue 14): None unless rules are configured; the guard also takes the spend
+        self.limits = kwargs.get("limits") or build_limit_guard(
+            config, meter_provider=kwargs.get("meter_provider"),
+            customer_label=self.telemetry.metric_customer_id)
+        if self.limits is not None:
+            self._lifecycle.limits = self.limits
+            self.telemetry.sinks.append(self.limits)
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:
                 continue
@@ -136,5 +146,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched.clear()
         self.instrumented_providers.clear()
         self._lifecycle = None
+        if self.limits is not None:
+            self.limits.close()
+            self.limits = None
         if self.telemetry is not None:
             self.telemetry.close()  # records the queued metric points, stops the worker
