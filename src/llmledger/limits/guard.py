@@ -19,7 +19,7 @@ from typing import Any
 from llmledger.ledger.plans import PlanBook
 from llmledger.limits.rules import Cap, LimitRules, Rule
 from llmledger.limits.signals import LimitSignals
-from llmledger.limits.store import LimitStore, Thresholds, Totals, from_pico, to_pico
+from llmledger.limits.store import LimitStore, Thresholds, Totals, from_pico, plain, to_pico
 from llmledger.limits.verdict import LimitUsage, Verdict
 from llmledger.limits.windows import Clock, Moment
 from llmledger.usage import CallRecord
@@ -102,13 +102,16 @@ class LimitGuard:
             used: Decimal | int
             if cap.metric == "usd":
                 used = from_pico(totals.month_pusd if cap.window == "month" else totals.day_pusd)
-                limit: Decimal | int = amount.normalize()
+                limit: Decimal | int = plain(amount)
             elif cap.metric == "tokens":
                 used = totals.month_tokens if cap.window == "month" else totals.day_tokens
                 limit = int(amount)
             else:
                 used, limit = totals.calls, int(amount)
-            rows.append((cap, LimitUsage(rule.name, cap.key, cap.window, used, limit, max(limit - used, 0),
+            remaining = max(limit - used, 0)
+            if isinstance(remaining, Decimal):
+                remaining = plain(remaining)
+            rows.append((cap, LimitUsage(rule.name, cap.key, cap.window, used, limit, remaining,
                                          moment.resets_at(cap.window, totals.oldest_call), rule.action)))
         return rows
 

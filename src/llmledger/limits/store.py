@@ -25,8 +25,13 @@ def to_pico(usd: Decimal) -> int:
     return int((usd * PICO).to_integral_value(ROUND_HALF_EVEN))
 
 
+def plain(value: Decimal) -> Decimal:
+    """Without trailing zeros or exponent: ``0.04``, ``15``, ``100`` (never ``1E+2``)."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 def from_pico(pusd: int) -> Decimal:
-    return (Decimal(pusd) / PICO).normalize() if pusd else Decimal(0)
+    return plain(Decimal(pusd) / PICO)
 
 
 @dataclass(frozen=True, slots=True)
