@@ -14,6 +14,7 @@ if [ -f scripts/postgres.sh ]; then
   bash scripts/postgres.sh
   export LLMLEDGER_REQUIRE_POSTGRES=1
 fi
+[ -f scripts/redis.sh ] && bash scripts/redis.sh && export LLMLEDGER_REQUIRE_REDIS=1  # limits_store tests
 if [ -f scripts/backends/install.sh ]; then
   echo "==> collector, Jaeger, Prometheus"
   bash scripts/backends/install.sh

@@ -104,4 +104,5 @@ def limited(rules: list[dict], plans: dict | None = None, **settings: object) ->
     config = load_config(None, env={}, limits=rules,
                          plans=load_plans(plans, None, "test") if plans else None, **settings)
     with instrumented(config) as harness:
+        harness.instrumentor_config = config  # type: ignore[attr-defined]
         yield harness
