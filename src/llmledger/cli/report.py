@@ -20,7 +20,7 @@ from llmledger.cli import render
 from llmledger.cli.render import Column, Style
 from llmledger.config import Config, load_config
 from llmledger.errors import LLMLedgerError
-from llmledger.ledger import LedgerNotFound, open_store
+from llmledger.ledger import LedgerNotFound, LedgerStore, open_store
 from llmledger.ledger.report import REPORT_BY, REVENUE_BASIS, Report, ReportRow, build_report, row_dict
 
 DEFAULT_LEDGER = "llmledger.db"
@@ -80,6 +80,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         with open_store(args.db or config.ledger or DEFAULT_LEDGER, create=False) as store:
             report = build_report(store, config.plans, args.by, since=since, until=until,
                                   customer=args.customer)
+            hits = limit_hits_of(store, config, report)
     except LedgerNotFound as exc:
         print(f"llmledger report: {exc}. Point --db at your ledger (the `ledger:` setting of your "
               "app), or run `llmledger demo` to create one.", file=sys.stderr)
@@ -88,12 +89,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"llmledger report: error: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":
-        json.dump(report.to_dict(), out, indent=2)
+        data = report.to_dict()
+        if config.limits or hits:
+            data["limit_hits"] = hits
+        json.dump(data, out, indent=2)
         out.write("\n")
     elif args.format == "csv":
         out.write(to_csv(report))
     else:
-        out.write(format_report(report, Style.for_stream(out), limit=args.limit, config=config) + "\n")
+        out.write(format_report(report, Style.for_stream(out), limit=args.limit, config=config,
+                                limit_hits=hits) + "\n")
     return 0
 
 
@@ -134,8 +139,8 @@ def _cost_bar(row: ReportRow, style: Style) -> str:
     return f"{render.bar(float(ratio), BAR_WIDTH, style, overflow=ratio > 1)} {ratio * 100:.0f}%"
 
 
-def _money_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[list[Column], list[list[str]],
-                                                                            list[str]]:
+def _money_rows(report: Report, rows: list[ReportRow], style: Style,
+                limit_hits: dict[str, list[str]] | None = None) -> tuple[list[Column], list[list[str]], list[str]]:
     first = "customer" if report.by == "customer" else "plan"
     second = Column("plan", "left") if report.by == "customer" else Column("customers")
     columns = [Column("", "left"), Column(first, "left"), second, Column("calls"), Column("tokens"),
@@ -148,7 +153,8 @@ def _money_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
                 _cost(row), render.money(row.revenue), render.money(row.margin),
                 render.percent(row.margin_pct), _cost_bar(row, style)]
 
-    body = [cells(row, "!" if row.unprofitable else "") for row in rows]
+    hit = limit_hits or {}
+    body = [cells(row, ("!" if row.unprofitable else "") + ("L" if row.key in hit else "")) for row in rows]
     total = report.total
     footer = ["", "total", "", render.integer(total.totals.calls), render.tokens(total.totals.tokens),
               _cost(total), render.money(total.revenue), render.money(total.margin),
@@ -182,7 +188,8 @@ def _usage_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
 
 
 def format_report(report: Report, style: Style, *, limit: int | None = None,
-                  config: Config | None = None, title: str | None = None) -> str:
+                  config: Config | None = None, title: str | None = None,
+                  limit_hits: dict[str, list[str]] | None = None) -> str:
     rows = report.rows[:limit] if limit is not None else report.rows
     dot = "·" if style.unicode else "-"
     if title is None:
@@ -192,15 +199,34 @@ def format_report(report: Report, style: Style, *, limit: int | None = None,
     lines = [style.bold(title)]
     if report.has_revenue:
         lines.append(style.dim(REVENUE_BASIS))
-        columns, body, footer = _money_rows(report, rows, style)
+        columns, body, footer = _money_rows(report, rows, style, limit_hits)
     else:
         columns, body, footer = _usage_rows(report, rows, style)
     lines += ["", render.table(columns, body, footer=footer, style=style,
                                highlight=[row.unprofitable for row in rows])]
     if limit is not None and len(report.rows) > limit:
         lines.append(style.dim(f"... {len(report.rows) - limit} more row(s); use --limit to see more"))
-    lines += ["", *_notes(report, config)]
+    lines += ["", *_notes(report, config), *_limit_notes(report, limit_hits)]
     return "\n".join(lines).rstrip()
+
+
+# ---- limits (issue 14) ------------------------------------------------------------------------------
+def limit_hits_of(store: LedgerStore, config: Config, report: Report) -> dict[str, list[str]]:
+    """Customers that hit a limit in the report's period (blocked calls, caps reached), by customer."""
+    if report.by != "customer":
+        return {}
+    from llmledger.limits.report import limit_hits
+
+    hits = limit_hits(store, config.limits, config.plans, report.period.since, report.period.until)
+    return {key: value for key, value in hits.items() if report.customer in (None, key)}
+
+
+def _limit_notes(report: Report, limit_hits: dict[str, list[str]] | None) -> list[str]:
+    if not limit_hits:
+        return []
+    details = "; ".join(f"{customer}: {', '.join(what)}" for customer, what in sorted(limit_hits.items())[:5])
+    more = " ..." if len(limit_hits) > 5 else ""
+    return [f"L = hit a limit in the period ({len(limit_hits)}): {details}{more}"]
 
 
 def _notes(report: Report, config: Config | None) -> list[str]:
