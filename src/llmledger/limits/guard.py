@@ -21,7 +21,7 @@ from llmledger.limits.rules import Cap, LimitRules, Rule
 from llmledger.limits.signals import LimitSignals
 from llmledger.limits.store import LimitStore, Thresholds, Totals, from_pico, plain, to_pico
 from llmledger.limits.verdict import LimitUsage, Verdict
-from llmledger.limits.windows import Clock, Moment
+from llmledger.limits.windows import Clock, Moment, Moments
 from llmledger.usage import CallRecord
 
 logger = logging.getLogger("llmledger.limits")
@@ -43,6 +43,8 @@ class LimitGuard:
         self.clock = clock
         self.store_kind = "redis" if rules.store_url else "memory"
         self._thresholds: dict[tuple[str, str, str | None], Thresholds] = {}
+        self._checks: dict[tuple[str, str, str | None], tuple[tuple[Cap, str, int], ...]] = {}
+        self._moments = Moments()
         self._down_until = 0.0
         self._lock = threading.Lock()
 
@@ -62,6 +64,7 @@ class LimitGuard:
         if found is not None:
             return found
         limits: dict[str, int] = {}
+        checks = []
         for cap in rule.caps:
             amount = self._limit(cap, customer, plan)
             if amount is None:
@@ -71,9 +74,12 @@ class LimitGuard:
                      ("calls", "minute"): "calls"}[(cap.metric, cap.window)]
             value = to_pico(amount) if cap.metric == "usd" else int(amount)
             limits[field] = min(value, limits.get(field, value))
+            checks.append((cap, field, value))
         found = Thresholds(**limits, block=rule.action == "block")  # type: ignore[arg-type]
         if len(self._thresholds) >= _CACHE_LIMIT:
             self._thresholds.clear()
+            self._checks.clear()
+        self._checks[key] = tuple(checks)
         self._thresholds[key] = found
         return found
 
@@ -121,7 +127,7 @@ class LimitGuard:
         rule = self.rules.rule_for(customer, plan, feature)
         if rule is None:
             return None
-        moment = Moment.at(self.clock())
+        moment = self._moments.at(self.clock())
         limits = self.thresholds(rule, customer, plan)
         if not reserve and limits.calls is not None:
             limits = replace(limits, reserve=False)
@@ -131,13 +137,17 @@ class LimitGuard:
                 return Verdict(customer, plan, rule, None, None, None, None, "store")
             return None
         over = None
-        for cap, row in self._rows(rule, customer, plan, moment, totals):
-            self.signals.note_usage(customer, plan, rule.name, cap.key,
-                                    float(row.used / row.limit) if row.limit else 0.0)
-            if over is None and row.exceeded:
-                window_key = moment.key(cap.window) if cap.window != "minute" else str(int(moment.now // 60))
-                over = Verdict(customer, plan, rule, cap, row.used, row.limit, row.resets_at, window_key)
-        return over
+        note = self.signals.note_usage
+        for cap, field, limit in self._checks[(rule.name, customer, plan)]:
+            used = getattr(totals, field)
+            note(customer, plan, rule.name, cap.key, used / limit if limit else float(used >= 0))
+            if over is None and used >= limit:
+                over = cap
+        if over is None:
+            return None
+        row = next(row for cap, row in self._rows(rule, customer, plan, moment, totals) if cap is over)
+        window_key = moment.key(over.window) if over.window != "minute" else str(int(moment.now // 60))
+        return Verdict(customer, plan, rule, over, row.used, row.limit, row.resets_at, window_key)
 
     # ---- the call path -------------------------------------------------------------------------
     def before_call(self, call: Any) -> None:
@@ -180,7 +190,7 @@ class LimitGuard:
             scopes.append(scope_of(feature_rule, customer.id))
         if not scopes:
             return
-        moment = Moment.at(self.clock())
+        moment = self._moments.at(self.clock())
         try:
             self.store.add(scopes, moment, pusd, tokens)
         except Exception:

@@ -47,6 +47,25 @@ class Moment:
         return datetime.fromtimestamp(start + MINUTE_S, timezone.utc)
 
 
+class Moments:
+    """``Moment.at`` with the day's keys cached: one comparison per call until midnight UTC."""
+
+    __slots__ = ("_day", "_day_end", "_day_start", "_month")
+
+    def __init__(self) -> None:
+        self._day_start = self._day_end = 0.0
+        self._month = self._day = ""
+
+    def at(self, now: float) -> Moment:
+        if not self._day_start <= now < self._day_end:
+            moment = Moment.at(now)
+            start = day_start(datetime.fromtimestamp(now, timezone.utc)).timestamp()
+            self._day_start, self._day_end = start, start + 86_400
+            self._month, self._day = moment.month, moment.day
+            return moment
+        return Moment(now, self._month, self._day)
+
+
 def month_start(moment: datetime) -> datetime:
     return datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)
 
