@@ -125,3 +125,28 @@ def test_read_api_through_the_package(fake_provider, openai_client):
 def test_no_rules_no_guard(harness):
     assert harness.instrumentor.limits is None
     assert harness.instrumentor._lifecycle.limits is None
+
+
+def test_other_providers_and_call_styles_are_checked_by_the_same_hook(fake_provider):
+    """Anthropic (create and the messages.stream() helper) and Google GenAI (a generator-style
+    stream): each refused before a request is sent."""
+    import anthropic
+    from google import genai
+    from google.genai import types
+
+    claude = anthropic.Anthropic(api_key="x", base_url=fake_provider.url, max_retries=0)
+    gemini = genai.Client(api_key="x", http_options=types.HttpOptions(base_url=fake_provider.url))
+    with limited([{"customer": "multi", "calls_per_minute": 1}]) as h:
+        before = len(fake_provider.requests)
+        with llmledger.customer("multi"):
+            claude.messages.create(model="claude-sonnet-4-6", max_tokens=10, messages=MSG)
+            with pytest.raises(LimitExceeded):
+                claude.messages.create(model="claude-sonnet-4-6", max_tokens=10, messages=MSG)
+            with pytest.raises(LimitExceeded), \
+                    claude.messages.stream(model="claude-sonnet-4-6", max_tokens=10, messages=MSG) as stream:
+                list(stream.text_stream)
+            with pytest.raises(LimitExceeded):
+                for _ in gemini.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"):
+                    pass
+        assert len(fake_provider.requests) - before == 1
+        assert [s.attributes.get("error.type") for s in h.spans()] == [None] + ["LimitExceeded"] * 3
