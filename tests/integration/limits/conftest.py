@@ -12,14 +12,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-from harness import Harness, instrumented
-from llmledger.config import load_config
-from llmledger.ledger.plans import load_plans
 
 
 def _free_port() -> int:
@@ -96,13 +91,3 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
         redis_server.start()
     redis_server.flush()
     yield redis_server.url
-
-
-@contextmanager
-def limited(rules: list[dict], plans: dict | None = None, **settings: object) -> Iterator[Harness]:
-    """The harness with limit rules configured (and plans, for cost_share_of_revenue)."""
-    config = load_config(None, env={}, limits=rules,
-                         plans=load_plans(plans, None, "test") if plans else None, **settings)
-    with instrumented(config) as harness:
-        harness.instrumentor_config = config  # type: ignore[attr-defined]
-        yield harness

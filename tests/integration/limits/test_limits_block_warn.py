@@ -8,7 +8,7 @@ import logging
 
 import openai
 import pytest
-from conftest import limited
+from limits_harness import limited
 
 import llmledger
 from llmledger.errors import LimitExceeded, LLMLedgerError

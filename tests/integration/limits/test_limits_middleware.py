@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import openai
 import pytest
-from conftest import limited
+from limits_harness import limited
 
 from llmledger.errors import LimitExceeded
 from llmledger.integrations import LLMLedgerASGIMiddleware, LLMLedgerWSGIMiddleware

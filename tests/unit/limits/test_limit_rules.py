@@ -86,7 +86,7 @@ def test_keyword_arguments_and_environment(tmp_path):
                          limits=[{"customer": "c", "calls_per_minute": 3}])
     assert config.limits.by_customer["c"].caps[0].amount == 3
     assert config.limits.store_url == "redis://127.0.0.1:1/2" and config.limit_response == 429
-    with pytest.raises(ConfigError, match="environment variable LLMLEDGER_LIMITS_STORE.*'limits_store'"):
+    with pytest.raises(ConfigError, match=r"environment variable LLMLEDGER_LIMITS_STORE.*'limits_store'"):
         load_config(None, env={"LLMLEDGER_LIMITS_STORE": "localhost:6379"})
     with pytest.raises(ConfigError, match=r"llmledger.init\(\).*'limits\[0\].tokens_per_day'.*0"):
         load_config(None, env={}, limits=[{"customer": "c", "tokens_per_day": 0}])
