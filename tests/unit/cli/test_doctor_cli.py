@@ -153,3 +153,32 @@ def test_sdk_left_out_by_the_config() -> None:
 ])
 def test_endpoint_address(endpoint: str, protocol: str, address: tuple[str, int]) -> None:
     assert endpoint_address(endpoint, protocol) == address
+
+
+def test_the_ledger_an_app_configured_in_its_config_file_is_seen(capsys: pytest.CaptureFixture[str]) -> None:
+    # The app reads app.yaml through init(config_file=...) and records there; doctor asked about
+    # the same file sees the same ledger, with the calls recorded in it.
+    ledger = Path("data") / "app.db"
+    ledger.parent.mkdir()
+    open_store(str(ledger)).close()
+    Path("app.yaml").write_text(f"ledger: {ledger}\nplans:\n  starter: {{monthly_usd: 19}}\n")
+    code, lines = _doctor(capsys, "--config", "app.yaml")
+    assert code == 0
+    assert lines["ledger"].startswith("OK") and str(ledger) in lines["ledger"]
+    assert "0 calls" in lines["ledger"]
+
+
+def test_an_unconfigured_ledger_report_would_read_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    open_store("llmledger.db").close()
+    code, lines = _doctor(capsys)
+    assert code == 0
+    assert lines["ledger"].startswith("OK") and "llmledger.db" in lines["ledger"]
+    assert "not configured" in lines["ledger"] and "reads it by default" in lines["ledger"]
+
+
+def test_a_config_without_ledger_says_where_to_put_it(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("app.yaml").write_text("plans:\n  starter: {monthly_usd: 19}\n")
+    code, lines = _doctor(capsys, "--config", "app.yaml")
+    assert code == 0
+    assert lines["ledger"].startswith("--") and "no ledger configured in app.yaml" in lines["ledger"]
+    assert "init(ledger=...)" in lines["ledger"] and "--db" in lines["ledger"]
