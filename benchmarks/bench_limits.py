@@ -1,7 +1,7 @@
 """The instructions a limit check adds to one LLM call, in-process and with Redis (callgrind).
 
 Same method as ``bench_instructions.py``: each scenario runs in a child Python under callgrind
-with 400 and 1,400 calls after the same warm-up; the difference divided by 1,000 is one call.
+with 100 and 600 calls after the same warm-up; the difference divided by 500 is one call.
 Only the calling thread is counted (the limit check and the spend update both run there).
 
 Scenarios, all the patched ``chat.completions.create`` wrapper around a stand-in returning a
@@ -35,7 +35,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "limits.txt"
 SCENARIOS = ("bare", "wrapped", "memory", "redis")
-SHORT, LONG, WARM_UP = 400, 1_400, 300
+SHORT, LONG, WARM_UP = 100, 600, 100
 RULES = [{"plan": "pro", "usd_per_month": 1_000_000, "tokens_per_day": 10**12, "calls_per_minute": 10**9}]
 
 
@@ -124,7 +124,7 @@ def main() -> None:
         try:
             time.sleep(1)
             url = f"redis://127.0.0.1:{port}/0"
-            with ThreadPoolExecutor(2) as pool:
+            with ThreadPoolExecutor(len(SCENARIOS) * 2) as pool:
                 runs = {(s, n): pool.submit(count, s, n, Path(tmp), url) for s in SCENARIOS for n in (SHORT, LONG)}
                 counts = {key: future.result() for key, future in runs.items()}
         finally:
