@@ -15,7 +15,9 @@ prebuilt ChatCompletion inside ``llmledger.customer("cust-1", plan="pro")``:
   waiting are not in this number.
 
 Run: ``.venv/bin/python benchmarks/bench_limits.py`` (needs valgrind and redis-server; about 15
-minutes; writes benchmarks/results/limits.txt).
+minutes on an idle 2-core machine; writes benchmarks/results/limits.txt).
+``--cpu REDIS_URL``: the same four scenarios timed in one process with ``time.process_time``
+(5 rounds of 3,000 calls, min and median per call); quicker, noisier, for a loaded machine.
 """
 
 from __future__ import annotations
@@ -40,6 +42,18 @@ RULES = [{"plan": "pro", "usd_per_month": 1_000_000, "tokens_per_day": 10**12, "
 
 
 def child(scenario: str, calls: int, redis_url: str) -> None:
+    fn, settle = setup(scenario, redis_url)
+    for _ in range(WARM_UP):
+        fn()
+    settle()
+    gc.disable()
+    for _ in range(calls):
+        fn()
+    settle()
+
+
+def setup(scenario: str, redis_url: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """One scenario's call, and a function that waits for the metric worker to catch up."""
     sys.path.insert(0, str(Path(__file__).parent))
     from openai.types.chat import ChatCompletion
     from opentelemetry.sdk.metrics import MeterProvider
@@ -84,16 +98,31 @@ def child(scenario: str, calls: int, redis_url: str) -> None:
         with llmledger.customer("cust-1", plan="pro", feature="chat"):
             create(model="gpt-4o", messages=bench.MSG)
 
-    fn: Callable[[], None] = bare if scenario == "bare" else wrapped
-    for _ in range(WARM_UP):
-        fn()
-    while telemetry._queue.pending():
-        time.sleep(0.01)
-    gc.disable()
-    for _ in range(calls):
-        fn()
-    while telemetry._queue.pending():
-        time.sleep(0.01)
+    def settle() -> None:
+        while telemetry._queue.pending():
+            time.sleep(0.01)
+
+    return (bare if scenario == "bare" else wrapped), settle
+
+
+def cpu_time(redis_url: str, rounds: int = 5, calls: int = 3_000) -> None:
+    fns = {scenario: setup(scenario, redis_url) for scenario in SCENARIOS}
+    per_call: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for scenario, (fn, settle) in fns.items():
+            for _ in range(300):
+                fn()
+            settle()
+            gc.disable()
+            started = time.process_time()
+            for _ in range(calls):
+                fn()
+            per_call.setdefault(scenario, []).append((time.process_time() - started) / calls * 1e6)
+            gc.enable()
+            settle()
+    for scenario, values in per_call.items():
+        values.sort()
+        print(f"{scenario:<8} min {values[0]:7.1f} us  median {values[len(values) // 2]:7.1f} us CPU per call")
 
 
 def count(scenario: str, calls: int, out_dir: Path, redis_url: str) -> int:
@@ -153,5 +182,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--child":
         child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--cpu":
+        cpu_time(sys.argv[2])
     else:
         main()

@@ -137,10 +137,10 @@ class LimitGuard:
                 return Verdict(customer, plan, rule, None, None, None, None, "store")
             return None
         over = None
-        note = self.signals.note_usage
+        note, label = self.signals.note_usage, self.signals.label(customer, plan)
         for cap, field, limit in self._checks[(rule.name, customer, plan)]:
             used = getattr(totals, field)
-            note(customer, plan, rule.name, cap.key, used / limit if limit else float(used >= 0))
+            note(label, rule.name, cap.key, used / limit if limit else float(used >= 0))
             if over is None and used >= limit:
                 over = cap
         if over is None:

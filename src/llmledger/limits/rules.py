@@ -18,7 +18,7 @@ count all of the customer's calls. Calls with no customer are never limited.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
@@ -63,11 +63,11 @@ class Rule:
     match: str
     caps: tuple[Cap, ...]
     action: Action = "block"
+    name: str = field(default="", compare=False)
+    """``plan=starter``, ``customer=cust-123``, ``feature=summarize`` (set from scope and match)."""
 
-    @property
-    def name(self) -> str:
-        """``plan=starter``, ``customer=cust-123``, ``feature=summarize``."""
-        return f"{self.scope}={self.match}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.scope}={self.match}")
 
     @property
     def calls_cap(self) -> Cap | None:

@@ -52,8 +52,12 @@ class LimitSignals:
         self._lock = threading.Lock()
 
     # ---- per check --------------------------------------------------------------------------
-    def note_usage(self, customer: str, plan: str | None, rule: str, cap: str, ratio: float) -> None:
-        key = (self._customer_label(customer, plan), rule, cap)
+    def label(self, customer: str, plan: str | None) -> str:
+        """``customer.id`` as metrics carry it (bounded: ``_other`` past the cap)."""
+        return self._customer_label(customer, plan)
+
+    def note_usage(self, label: str, rule: str, cap: str, ratio: float) -> None:
+        key = (label, rule, cap)
         usage = self._usage
         if key[0] == "_other":
             ratio = max(ratio, usage.get(key, 0.0))

@@ -50,7 +50,7 @@ class Thresholds:
     """False for a read (``llmledger.usage``/``check``): count the rolling minute, reserve nothing."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Totals:
     month_pusd: int = 0
     day_pusd: int = 0

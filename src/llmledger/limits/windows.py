@@ -17,7 +17,7 @@ Clock = Callable[[], float]
 MINUTE_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Moment:
     now: float
     """Seconds since the epoch."""
