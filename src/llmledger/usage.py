@@ -34,8 +34,21 @@ class Usage:
     output_audio_tokens: int = 0
     web_searches: int = 0
     """Server-side web search requests billed per request (Anthropic server tools)."""
+    cache_read_audio_tokens: int = 0
+    """The audio part of ``cache_read_tokens`` (inside ``input_audio_tokens`` too): Gemini
+    ``cacheTokensDetails`` AUDIO, billed at its own cache rate."""
+    output_image_tokens: int = 0
+    """Image tokens inside ``output_tokens`` (Gemini image models), billed at their own rate."""
+    iterations: tuple[Iteration, ...] = ()
+    """Sampling steps billed one by one (Anthropic ``usage.iterations``: compaction, advisor
+    messages), each at its own model and long-context tier. When set, the counts above are the
+    call's totals (the sum of the iterations) and the price is the sum of the iterations' prices."""
 
     def __add__(self, other: Usage) -> Usage:
+        iterations: tuple[Iteration, ...] = ()
+        if self.iterations or other.iterations:
+            # A part without iterations is one sampling step of its own: it stays priced as itself.
+            iterations = (*_as_iterations(self), *_as_iterations(other))
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
@@ -46,7 +59,24 @@ class Usage:
             input_audio_tokens=self.input_audio_tokens + other.input_audio_tokens,
             output_audio_tokens=self.output_audio_tokens + other.output_audio_tokens,
             web_searches=self.web_searches + other.web_searches,
+            cache_read_audio_tokens=self.cache_read_audio_tokens + other.cache_read_audio_tokens,
+            output_image_tokens=self.output_image_tokens + other.output_image_tokens,
+            iterations=iterations,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Iteration:
+    """One billed sampling step of a call: its usage, and its model when it is not the call's."""
+
+    usage: Usage
+    model: str | None = None
+    kind: str | None = None
+    """The provider's word for the step (Anthropic ``message``, ``compaction``, ``advisor_message``)."""
+
+
+def _as_iterations(usage: Usage) -> tuple[Iteration, ...]:
+    return usage.iterations or (Iteration(usage),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +92,11 @@ class PriceModifiers:
     batch: bool = False
     speed: str | None = None
     """Anthropic ``fast`` mode."""
+    inference_geo: str | None = None
+    """Where the provider says the call ran, when that changes the price (Anthropic
+    ``usage.inference_geo``: ``us`` is US-only inference, +10%); None for global/unspecified."""
+    region: str | None = None
+    """A regional-processing endpoint the call was sent to (OpenAI ``eu.api.openai.com`` -> ``eu``)."""
 
 
 NO_MODIFIERS = PriceModifiers()
@@ -121,3 +156,32 @@ class CallRecord:
     @property
     def duration_s(self) -> float:
         return max(self.end_time_ns - self.start_time_ns, 0) / 1e9
+
+
+# ---- bounds on what a provider may report (reliability) -----------------------------------------
+MAX_TOKENS_PER_CALL = 10**9
+"""No real call reports more tokens than this: the largest context windows hold ~10**7 tokens, and
+a billion-token batch would be a call of its own kind. A larger count is corrupt or hostile data:
+the call is recorded as ``no_usage`` (logged once), never priced. Bounded counts also keep every
+per-customer sum far below 2**63, the OTLP integer limit (see ``saturated``)."""
+
+INT64_MAX = 2**63 - 1
+"""The largest integer OTLP (protobuf ``sfixed64``/``int64``) carries."""
+
+_USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                 "cache_write_1h_tokens", "reasoning_tokens", "input_audio_tokens",
+                 "output_audio_tokens", "web_searches")
+
+
+def implausible_count(usage: Usage) -> str | None:
+    """``name=value`` of the first count past ``MAX_TOKENS_PER_CALL`` (or negative), else None."""
+    for name in _USAGE_COUNTS:
+        value = getattr(usage, name)
+        if not 0 <= value <= MAX_TOKENS_PER_CALL:
+            return f"{name}={value!r}"
+    return None
+
+
+def saturated(value: int) -> int:
+    """An exported integer sum, clamped to what OTLP can encode (an overflow must not stop export)."""
+    return value if value <= INT64_MAX else INT64_MAX

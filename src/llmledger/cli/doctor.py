@@ -15,7 +15,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TextIO
 from urllib.parse import urlsplit
@@ -107,7 +107,24 @@ def _pricing(config: Config) -> Check:
                      "reinstall llmledger (pip install --force-reinstall llmledger)")
     overrides = len(config.price_overrides.entries)
     extra = f", {overrides} override(s) from {config.price_overrides.source}" if overrides else ""
-    return Check("ok", "pricing", f"{version}, bundled (no network needed){extra}")
+    return _price_freshness(Check("ok", "pricing", f"{version}, bundled (no network needed){extra}"))
+
+
+def _price_freshness(check: Check, today: date | None = None) -> Check:
+    """The price data's date on the check; a warning when it is older than STALE_AFTER_DAYS."""
+    from llmledger.pricing.catalog import STALE_AFTER_DAYS, data_date
+
+    today = today or datetime.now(timezone.utc).date()
+    as_of = data_date(today)
+    if as_of is None:
+        return Check("warn", check.name, f"{check.detail}; the price data holds no date",
+                     "pip install --upgrade 'genai-prices<0.3' for current prices")
+    age = (today - as_of).days
+    detail = f"{check.detail}; prices as of {as_of.isoformat()} ({age} days old)"
+    if age > STALE_AFTER_DAYS:
+        return Check("warn", check.name, f"{detail}, more than {STALE_AFTER_DAYS} days",
+                     "pip install --upgrade 'genai-prices<0.3' for newer prices (your pricing: overrides still win)")
+    return Check(check.status, check.name, detail, check.fix)
 
 
 def _patch_points(adapter: ProviderAdapter) -> tuple[int, int]:

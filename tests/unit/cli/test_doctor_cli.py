@@ -182,3 +182,23 @@ def test_a_config_without_ledger_says_where_to_put_it(capsys: pytest.CaptureFixt
     assert code == 0
     assert lines["ledger"].startswith("--") and "no ledger configured in app.yaml" in lines["ledger"]
     assert "init(ledger=...)" in lines["ledger"] and "--db" in lines["ledger"]
+
+
+def test_pricing_check_shows_the_price_data_date_and_warns_when_it_is_old() -> None:
+    from datetime import date, timedelta
+
+    from llmledger.cli.doctor import Check, _price_freshness
+    from llmledger.pricing.catalog import data_date
+
+    as_of = data_date()
+    assert as_of is not None
+    base = Check("ok", "pricing", "genai-prices")
+    fresh = _price_freshness(base, as_of + timedelta(days=60))
+    assert fresh.status == "ok" and f"prices as of {as_of.isoformat()} (60 days old)" in fresh.detail
+    stale = _price_freshness(base, as_of + timedelta(days=61))
+    assert stale.status == "warn" and "61 days old" in stale.detail
+    assert stale.fix is not None and "pip install --upgrade 'genai-prices<0.3'" in stale.fix
+    # a check dated after "today" does not count
+    earlier = data_date(as_of - timedelta(days=1))
+    assert earlier is not None and earlier < as_of
+    assert data_date(date(2000, 1, 1)) is None

@@ -7,12 +7,14 @@ completions, sync and async. ``parse`` bypasses ``create`` in the SDK, so both a
 Streamed chat only reports usage when asked (``stream_options.include_usage``): llmledger asks on
 the user's behalf and hides the extra usage-only chunk, so the user sees exactly the chunks they
 would have seen. Raw-response calls (``with_raw_response``/``with_streaming_response``) are left
-exactly as the user made them: their body is the user's to parse.
+exactly as the user made them: their body is the user's to parse. A regional-processing host
+(``eu.api.openai.com``) is a price modifier (``region``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from llmledger.instrumentation.adapter import (
@@ -31,6 +33,7 @@ from llmledger.instrumentation.providers._common import (
     int_field,
     raw_mode,
     reported_tier,
+    usage_fields,
 )
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
 
@@ -40,6 +43,7 @@ _CHAT = "openai.resources.chat.completions.completions"
 _RESPONSES = "openai.resources.responses.responses"
 _EMBEDDINGS = "openai.resources.embeddings"
 _LEGACY = "openai.resources.completions"
+_REGIONAL_SUFFIX = ".api.openai.com"
 
 
 def _targets() -> tuple[PatchTarget, ...]:
@@ -65,9 +69,17 @@ def _provider_name(client: Any) -> str:
     return "openai"
 
 
+def processing_region(host: str | None) -> str | None:
+    """The region of an OpenAI regional-processing host (``eu.api.openai.com`` -> ``eu``), else None."""
+    if host is None or not host.endswith(_REGIONAL_SUFFIX):
+        return None
+    region = host[: -len(_REGIONAL_SUFFIX)]
+    return region if region.isalpha() else None
+
+
 def responses_usage(usage: Any) -> Usage | None:
     """Responses API usage: cached tokens are inside ``input_tokens``."""
-    if usage is None:
+    if usage_fields(usage, "input_tokens", "output_tokens") is None:
         return None
     inputs = getattr(usage, "input_tokens_details", None)
     outputs = getattr(usage, "output_tokens_details", None)
@@ -150,10 +162,12 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
         client = getattr(instance, "_client", None)
         address, port = client_server(getattr(client, "base_url", None))
         tier = kwargs.get("service_tier")
+        region = processing_region(address)
+        modifiers = PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS
         request = RequestInfo(
             provider=_provider_name(client), model=kwargs.get("model"),
             stream=kwargs.get("stream") is True, server_address=address, server_port=port,
-            modifiers=PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS)
+            modifiers=modifiers if region is None else replace(modifiers, region=region))
         raw = raw_mode(kwargs)
         request.state["raw"] = raw
         if request.stream and target.kind in {"chat", "completions"} and raw is None:
