@@ -449,6 +449,29 @@ def economics() -> Board:
              Target(revenue, legend="revenue {{customer_id}}")],
             w=12, h=8, unit="currencyUSD", options=LEGEND_TABLE, defaults={"decimals": 2})
 
+    # ---- limits (issue 14): only with `limits:` rules configured --------------------------------
+    limit_sel = 'job=~"$job",customer_id=~"$customer"'
+    b.panel("table", "Limit usage (share of each limit used)",
+            "llmledger.limit.usage: used / limit per customer, rule and cap, as of the customer's last call "
+            "(max over processes). Past 80% fires LLMLedgerCustomerNearLimit. Empty without limit rules.",
+            [Target(f"max by (customer_id, llmledger_limit_rule, llmledger_limit_cap) "
+                    f"(llmledger_limit_usage_ratio{{{limit_sel}}})", instant=True)],
+            w=12, h=8, unit="percentunit", defaults={"decimals": 0, "thresholds": {
+                "mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "orange", "value": 0.8},
+                                              {"color": "red", "value": 1}]}},
+            options={**TABLE, "sortBy": [{"displayName": "used", "desc": True}]},
+            transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True},
+                                                            "renameByName": {"Value": "used"}}}])
+    b.panel("table", "Calls over a limit (warned or blocked)",
+            "llmledger.limit.exceeded over the time range, per customer, rule and action (block = refused "
+            "before sending; LLMLedgerCallsBlockedByLimit).",
+            [Target(increase_in_range(f"llmledger_limit_exceeded_total{{{limit_sel}}}",
+                                      "customer_id, llmledger_limit_rule, llmledger_limit_action"), instant=True)],
+            w=12, h=8, options={**TABLE, "sortBy": [{"displayName": "Value", "desc": True}]},
+            defaults={"decimals": 0},
+            transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True},
+                                                            "renameByName": {"Value": "calls"}}}])
+
     b.row("Selected time range ($customer)")
     cost = f"llmledger_customer_cost_USD_total{{{CUSTOMER}}}"
     calls = f"llmledger_customer_calls_total{{{CUSTOMER}}}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Redis server binary (redis-server) for the tests that need a real broker (Celery propagation).
+# Redis server binary (redis-server) for the tests that need a real Redis: the limits' shared
+# windows (tests/integration/limits) and the Celery broker (tests/integration/frameworks).
 # Nothing is started here and the Debian service is kept from starting: the tests start their own
 # server on 127.0.0.1 on a free port in a temporary directory and stop it afterwards.
 # Idempotent: returns at once when redis-server is there. Usage: bash scripts/redis.sh

@@ -23,7 +23,7 @@ if [ -f scripts/postgres.sh ]; then
   export LLMLEDGER_REQUIRE_POSTGRES=1
 fi
 if [ -f scripts/redis.sh ]; then
-  echo "==> Redis (Celery propagation tests)"
+  echo "==> Redis (limits store and Celery propagation tests)"
   bash scripts/redis.sh
   export LLMLEDGER_REQUIRE_REDIS=1
 fi

@@ -24,7 +24,7 @@ from llmledger.attribution import (
     wrap,
 )
 from llmledger.config import Config, load_config
-from llmledger.errors import ConfigError, LLMLedgerError
+from llmledger.errors import ConfigError, LimitExceeded, LLMLedgerError
 from llmledger.version import __version__
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ __all__ = [
     "ConfigError",
     "LLMLedgerError",
     "LLMLedgerInstrumentor",
+    "LimitExceeded",
     "__version__",
+    "check",
     "current_customer",
     "customer",
     "flush",
@@ -49,6 +51,7 @@ __all__ = [
     "set_customer",
     "shutdown",
     "uninstrument",
+    "usage",
     "wrap",
 ]
 
@@ -244,3 +247,25 @@ def shutdown() -> None:
     twice; also runs at interpreter exit."""
     with _lock:
         _shutdown_locked()
+
+
+# ---- limits (issue 14) -----------------------------------------------------------------------------
+def _limit_guard() -> Any:
+    from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+
+    return LLMLedgerInstrumentor().limits  # the instrumentor is a singleton
+
+
+def usage(customer_id: str, *, plan: str | None = None, feature: str | None = None) -> list[Any]:
+    """The customer's limits: per cap of the rule that applies (``customer:`` > ``feature:`` >
+    ``plan:``), a ``LimitUsage`` with ``used``, ``limit``, ``remaining``, ``window`` and
+    ``resets_at``. Empty when no rule applies or limits are off. Nothing is reserved."""
+    guard = _limit_guard()
+    return [] if guard is None else list(guard.usage(customer_id, plan, feature))
+
+
+def check(customer_id: str, *, plan: str | None = None, feature: str | None = None) -> list[Any]:
+    """A pre-flight check for a request handler: raises ``LimitExceeded`` when a blocking limit is
+    reached, else returns what ``usage`` returns."""
+    guard = _limit_guard()
+    return [] if guard is None else list(guard.check(customer_id, plan, feature))

@@ -22,6 +22,8 @@ attribution:
 plans: {...}                               # see llmledger.plans
 customers: {...}
 pricing: {...}                             # see llmledger.pricing (overrides, deployment map)
+limits: [...]                              # see llmledger.limits.rules (with limits_store,
+                                           #   limits_fail_closed, limit_response)
 shutdown_timeout: 5                        # seconds shutdown()/exit waits for the last exports
 propagate_trace_context: false             # provider requests carry traceparent (third parties see it)
 flush_ledger_on_sigterm: true              # flush the ledger on SIGTERM, then the previous handler
@@ -40,6 +42,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from llmledger.errors import ConfigError
+from llmledger.limits.rules import NO_RULES, LimitRules, load_limit_rules
 from llmledger.plans import PlanBook, load_plans
 from llmledger.pricing import PriceOverrides, load_price_overrides
 
@@ -52,6 +55,9 @@ _TOP_LEVEL_KEYS = {
     # reliability (issue 18)
     "shutdown_timeout", "propagate_trace_context", "flush_ledger_on_sigterm",
 }
+# ---- limits (issue 14): per-customer limit rules, see llmledger.limits.rules --------------------
+_LIMIT_KEYS = ("limits", "limits_store", "limits_fail_closed", "limit_response")
+_TOP_LEVEL_KEYS |= set(_LIMIT_KEYS)
 _ATTRIBUTION_KEYS = {
     "metric_customer_cap", "metric_customer_allow_list", "trust_inbound_baggage", "propagate_baggage",
     "metric_series_limit",  # reliability (issue 18)
@@ -78,6 +84,11 @@ class Config:
     plans: PlanBook = field(default_factory=PlanBook)
     price_overrides: PriceOverrides = field(default_factory=lambda: load_price_overrides(None, "defaults"))
     config_file: str | None = None
+    # ---- limits (issue 14) ----
+    limits: LimitRules = NO_RULES
+    """Limit rules and their store; empty (falsy) = limits off, no work on the call path."""
+    limit_response: int | None = None
+    """HTTP status the ASGI/WSGI middleware answers ``LimitExceeded`` with (429), or None."""
     # reliability (issue 18)
     shutdown_timeout: float = 5.0
     """Seconds ``shutdown()`` (and interpreter exit) waits for the last exports; then it gives up."""
@@ -271,7 +282,7 @@ def load_config(
     source = str(path) if path is not None else "llmledger.init()"
 
     values: dict[str, Any] = {}
-    known_kwargs = {name for name, *_ in _SCALARS} | {"plans", "price_overrides"}
+    known_kwargs = {name for name, *_ in _SCALARS} | {"plans", "price_overrides", *_LIMIT_KEYS}
     unknown = set(overrides) - known_kwargs
     if unknown:
         raise ConfigError(f"unknown argument(s) {sorted(unknown)}", source="llmledger.init()")
@@ -287,4 +298,37 @@ def load_config(
                                                            source)
     values["price_overrides"] = overrides.get("price_overrides") or load_price_overrides(
         data.get("pricing"), source)
+    values.update(_limit_settings(data, env, overrides, source, values["plans"]))
     return Config(config_file=str(path) if path else None, **values)
+
+
+# ---- limits (issue 14) ---------------------------------------------------------------------------
+def _limit_settings(data: Mapping[str, Any], env: Mapping[str, str], overrides: Mapping[str, Any],
+                    source: str, plans: PlanBook) -> dict[str, Any]:
+    """``limits``/``limits_store``/``limits_fail_closed``/``limit_response``: keyword arguments win,
+    then ``LLMLEDGER_LIMITS_STORE``/``LLMLEDGER_LIMITS_FAIL_CLOSED``/``LLMLEDGER_LIMIT_RESPONSE``,
+    then the file."""
+    def pick(key: str, env_var: str | None) -> tuple[object, str]:
+        if overrides.get(key) is not None:
+            return overrides[key], "llmledger.init()"
+        if env_var is not None and env.get(env_var):
+            return env[env_var], f"environment variable {env_var}"
+        return data.get(key), source
+
+    rules_value, rules_source = pick("limits", None)
+    store, store_source = pick("limits_store", "LLMLEDGER_LIMITS_STORE")
+    closed, closed_source = pick("limits_fail_closed", "LLMLEDGER_LIMITS_FAIL_CLOSED")
+    fail_closed = False if closed is None else _bool(closed, closed_source, "limits_fail_closed")
+    rules = load_limit_rules(rules_value, None, fail_closed, rules_source, plans)
+    if store is not None:
+        store_rules = load_limit_rules(None, store, fail_closed, store_source, plans)
+        rules = LimitRules(rules.by_customer, rules.by_feature, rules.by_plan, store_rules.store_url,
+                           fail_closed)
+    response, response_source = pick("limit_response", "LLMLEDGER_LIMIT_RESPONSE")
+    status = None
+    if response is not None and response is not False:
+        status = _positive_int(response, response_source, "limit_response")
+        if not 400 <= status <= 599:
+            raise ConfigError(f"expected an HTTP error status such as 429, got {response!r}",
+                              source=response_source, key="limit_response")
+    return {"limits": rules, "limit_response": status}

@@ -28,6 +28,10 @@ customers:
   cust-big: {{plan: pro, monthly_usd: 250}}
 attribution:
   metric_customer_cap: {cap}
+limits:                           # cust-loss passes 80% of its revenue from its second call: warned
+  - plan: starter
+    cost_share_of_revenue: 0.8
+    action: warn
 """
 
 

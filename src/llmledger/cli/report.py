@@ -23,7 +23,7 @@ from llmledger.cli.report_sections import money_columns, sections
 from llmledger.cli.safe_text import csv_cell, table_cell
 from llmledger.config import Config, load_config
 from llmledger.errors import LLMLedgerError
-from llmledger.ledger import LedgerNotFound, open_store
+from llmledger.ledger import LedgerNotFound, LedgerStore, open_store
 from llmledger.ledger.report import REPORT_BY, REVENUE_BASIS, Report, ReportRow, build_report
 from llmledger.ledger.report_data import row_dict
 from llmledger.ledger.repricing import WhatIf, WhatIfError, parse_what_if
@@ -98,6 +98,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             report = build_report(store, config.plans, args.by, since=since, until=until,
                                   customer=args.customer, what_ifs=args.what_if,
                                   overrides=config.price_overrides)
+            hits = limit_hits_of(store, config, report)
             if args.format == "html":
                 pages = html_reports(store, config.plans, report, config.price_overrides)
     except LedgerNotFound as exc:
@@ -108,14 +109,18 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"llmledger report: error: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":
-        json.dump(report.to_dict(), out, indent=2)
+        data = report.to_dict()
+        if config.limits or hits:
+            data["limit_hits"] = hits
+        json.dump(data, out, indent=2)
         out.write("\n")
     elif args.format == "csv":
         out.write(to_csv(report))
     elif args.format == "html":
         out.write(render_html(pages))
     else:
-        out.write(format_report(report, Style.for_stream(out), limit=args.limit, config=config) + "\n")
+        out.write(format_report(report, Style.for_stream(out), limit=args.limit, config=config,
+                                limit_hits=hits) + "\n")
     return 0
 
 
@@ -158,8 +163,8 @@ def _cost_bar(row: ReportRow, style: Style) -> str:
     return f"{render.bar(float(ratio), BAR_WIDTH, style, overflow=ratio > 1)} {ratio * 100:.0f}%"
 
 
-def _money_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[list[Column], list[list[str]],
-                                                                            list[str]]:
+def _money_rows(report: Report, rows: list[ReportRow], style: Style,
+                limit_hits: dict[str, list[str]] | None = None) -> tuple[list[Column], list[list[str]], list[str]]:
     first = "customer" if report.by == "customer" else "plan"
     second = Column("plan", "left") if report.by == "customer" else Column("customers")
     extras = money_columns(report)
@@ -172,7 +177,8 @@ def _money_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
                 _cost(row), *(cell(row) for _, cell in extras), render.money(row.revenue),
                 render.money(row.margin), render.percent(row.margin_pct), bar]
 
-    body = [cells(row, "!" if row.unprofitable else "",
+    hit = limit_hits or {}
+    body = [cells(row, ("!" if row.unprofitable else "") + ("L" if row.key in hit else ""),
                   (row.plan or "—") if report.by == "customer" else str(row.customers or 0),
                   _cost_bar(row, style)) for row in rows]
     return columns, body, cells(report.total, "", "", "")
@@ -206,7 +212,8 @@ def _usage_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
 
 
 def format_report(report: Report, style: Style, *, limit: int | None = None,
-                  config: Config | None = None, title: str | None = None) -> str:
+                  config: Config | None = None, title: str | None = None,
+                  limit_hits: dict[str, list[str]] | None = None) -> str:
     rows = report.rows[:limit] if limit is not None else report.rows
     dot = "·" if style.unicode else "-"
     if title is None:
@@ -216,7 +223,7 @@ def format_report(report: Report, style: Style, *, limit: int | None = None,
     lines = [style.bold(title)]
     if report.has_revenue:
         lines.append(style.dim(REVENUE_BASIS))
-        columns, body, footer = _money_rows(report, rows, style)
+        columns, body, footer = _money_rows(report, rows, style, limit_hits)
     else:
         columns, body, footer = _usage_rows(report, rows, style)
     lines += ["", render.table(columns, body, footer=footer, style=style,
@@ -226,7 +233,7 @@ def format_report(report: Report, style: Style, *, limit: int | None = None,
     blocks, notes = sections(report, style)
     if blocks:
         lines += ["", *blocks]
-    lines += ["", *_notes(report, config), *notes]
+    lines += ["", *_notes(report, config), *notes, *_limit_notes(report, limit_hits)]
     return "\n".join(lines).rstrip()
 
 
@@ -234,6 +241,25 @@ def _allowance_used(row: ReportRow) -> int:
     if row.allowance is not None:
         return row.totals.tokens * 100 // (row.allowance or 1)
     return int(row.cost * 100 // (row.included_usd or 1))
+
+
+# ---- limits (issue 14) ------------------------------------------------------------------------------
+def limit_hits_of(store: LedgerStore, config: Config, report: Report) -> dict[str, list[str]]:
+    """Customers that hit a limit in the report's period (blocked calls, caps reached), by customer."""
+    if report.by != "customer":
+        return {}
+    from llmledger.limits.report import limit_hits
+
+    hits = limit_hits(store, config.limits, config.plans, report.period.since, report.period.until)
+    return {key: value for key, value in hits.items() if report.customer in (None, key)}
+
+
+def _limit_notes(report: Report, limit_hits: dict[str, list[str]] | None) -> list[str]:
+    if not limit_hits:
+        return []
+    details = "; ".join(f"{customer}: {', '.join(what)}" for customer, what in sorted(limit_hits.items())[:5])
+    more = " ..." if len(limit_hits) > 5 else ""
+    return [f"L = hit a limit in the period ({len(limit_hits)}): {details}{more}"]
 
 
 def _notes(report: Report, config: Config | None) -> list[str]:

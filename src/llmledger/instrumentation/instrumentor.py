@@ -25,6 +25,8 @@ from llmledger.instrumentation.adapter import PatchTarget, ProviderAdapter
 from llmledger.instrumentation.lifecycle import Lifecycle
 from llmledger.instrumentation.providers import load_adapters
 from llmledger.integrations.app_hooks import AppHooks
+from llmledger.limits import build_limit_guard
+from llmledger.limits.guard import LimitGuard
 from llmledger.pricing import Pricer
 from llmledger.telemetry import RecordSink, Telemetry
 from llmledger.version import __version__
@@ -76,6 +78,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched: list[tuple[Any, str]] = []
         self._lifecycle: Lifecycle | None = None
         self.telemetry: Telemetry | None = None
+        self.limits: LimitGuard | None = None
         self.instrumented_providers: dict[str, str] = {}
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -97,6 +100,13 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                                     trust_inbound_baggage=config.trust_inbound_baggage)
         self._app_hooks = AppHooks()  # threads, Celery, LiteLLM (llmledger.integrations)
         self._app_hooks.install(config, self.telemetry, pricer)
+        # ---- limits (issue 14): None unless rules are configured; the guard also takes the spend
+        self.limits = kwargs.get("limits") or build_limit_guard(
+            config, meter_provider=kwargs.get("meter_provider"),
+            customer_label=self.telemetry.metric_customer_id)
+        if self.limits is not None:
+            self._lifecycle.limits = self.limits
+            self.telemetry.sinks.append(self.limits)
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:
                 continue
@@ -145,5 +155,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched.clear()
         self.instrumented_providers.clear()
         self._lifecycle = None
+        if self.limits is not None:
+            self.limits.close()
+            self.limits = None
         if self.telemetry is not None:
             self.telemetry.close()  # records the queued metric points, stops the worker

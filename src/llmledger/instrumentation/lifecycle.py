@@ -38,6 +38,7 @@ from llmledger.usage import CallRecord, CustomerContext, implausible_count
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
+    from llmledger.limits.guard import LimitGuard
     from llmledger.pricing import Pricer
     from llmledger.telemetry import Telemetry
 
@@ -225,6 +226,8 @@ class Lifecycle:
         self.trust_inbound_baggage = trust_inbound_baggage
         self.active = True
         """False after ``uninstrument()``: SDK objects that cached a bound wrapper pass through."""
+        self.limits: LimitGuard | None = None
+        """Per-customer limits (llmledger.limits); None unless rules are configured."""
 
     def _start(self, adapter: ProviderAdapter, target: PatchTarget, instance: Any,
                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
@@ -234,11 +237,14 @@ class Lifecycle:
             request = adapter.request_info(target, instance, args, kwargs)
             if request is None:
                 return None
-            return Call(adapter, target, request, self.telemetry, self.pricer,
+            call = Call(adapter, target, request, self.telemetry, self.pricer,
                         current_customer(self.trust_inbound_baggage))
         except Exception:
             logger.debug("llmledger: could not start %s", target.qualname, exc_info=True)
             return None
+        if self.limits is not None:  # ---- limits (issue 14): may raise LimitExceeded, nothing sent
+            self.limits.before_call(call)
+        return call
 
     def _on_result(self, call: Call, result: Any) -> Any:
         """After a successful SDK call: record it, or hand back the observed stream. Never raises."""

@@ -6,23 +6,44 @@ streamed body that calls an LLM while it is being sent is attributed too.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from llmledger.errors import LimitExceeded
+from llmledger.integrations.limit_response import configured_status, limit_response
 from llmledger.integrations.resolve import ResolvedCustomer, scope_for
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class LLMLedgerWSGIMiddleware:
-    def __init__(self, app: WSGIApp, resolver: Callable[[dict[str, Any]], ResolvedCustomer]) -> None:
+    def __init__(self, app: WSGIApp, resolver: Callable[[dict[str, Any]], ResolvedCustomer], *,
+                 limit_response: int | None = None) -> None:
         self.app = app
         self.resolver = resolver
+        self.limit_response = limit_response
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         resolved = self.resolver(environ)
+        started = False
+
+        def tracked_start_response(*args: Any) -> Any:
+            nonlocal started
+            started = True
+            return start_response(*args)
+
         with scope_for(resolved):
-            body = self.app(environ, start_response)
+            try:
+                body = self.app(environ, tracked_start_response)
+            except LimitExceeded as error:
+                status = configured_status(self.limit_response)
+                if status is None:
+                    raise
+                line, headers, payload = limit_response(status, error)
+                # exc_info only replaces headers the app already gave (PEP 3333)
+                start_response(line, headers, *((sys.exc_info(),) if started else ()))
+                return [payload]
         if resolved is None:
             return body
         return _ScopedBody(body, resolved)
