@@ -18,6 +18,8 @@ attribution:
 plans: {...}                               # see llmledger.ledger.plans
 customers: {...}
 pricing: {...}                             # see llmledger.pricing (overrides, deployment map)
+request_stream_usage: true                 # ask endpoints that honour it for stream usage
+endpoints: {...}                           # see llmledger.endpoints (host -> provider, prices)
 ```
 """
 
@@ -31,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from llmledger.endpoints import EndpointSettings, load_endpoints
 from llmledger.errors import ConfigError
 from llmledger.ledger.plans import PlanBook, load_plans
 from llmledger.pricing import PriceOverrides, load_price_overrides
@@ -40,6 +43,7 @@ DEFAULT_CONFIG_FILE = "llmledger.yaml"
 _TOP_LEVEL_KEYS = {
     "service_name", "otlp_endpoint", "otlp_protocol", "ledger", "providers", "attribution",
     "plans", "customers", "pricing",
+    "endpoints", "request_stream_usage",
 }
 _ATTRIBUTION_KEYS = {
     "metric_customer_cap", "metric_customer_allow_list", "trust_inbound_baggage", "propagate_baggage",
@@ -60,6 +64,9 @@ class Config:
     plans: PlanBook = field(default_factory=PlanBook)
     price_overrides: PriceOverrides = field(default_factory=lambda: load_price_overrides(None, "defaults"))
     config_file: str | None = None
+    # ---- endpoints (llmledger.endpoints) ----
+    request_stream_usage: bool = True
+    endpoints: EndpointSettings = field(default_factory=EndpointSettings)
 
 
 def _bool(value: object, source: str, key: str) -> bool:
@@ -125,6 +132,7 @@ _SCALARS: tuple[tuple[str, tuple[str, ...], str, _Parser], ...] = (
     ("trust_inbound_baggage", ("attribution", "trust_inbound_baggage"),
      "LLMLEDGER_TRUST_INBOUND_BAGGAGE", _bool),
     ("propagate_baggage", ("attribution", "propagate_baggage"), "LLMLEDGER_PROPAGATE_BAGGAGE", _bool),
+    ("request_stream_usage", ("request_stream_usage",), "LLMLEDGER_REQUEST_STREAM_USAGE", _bool),
 )
 
 
@@ -181,7 +189,7 @@ def load_config(
     source = str(path) if path is not None else "llmledger.init()"
 
     values: dict[str, Any] = {}
-    known_kwargs = {name for name, *_ in _SCALARS} | {"plans", "price_overrides"}
+    known_kwargs = {name for name, *_ in _SCALARS} | {"plans", "price_overrides", "endpoints"}
     unknown = set(overrides) - known_kwargs
     if unknown:
         raise ConfigError(f"unknown argument(s) {sorted(unknown)}", source="llmledger.init()")
@@ -197,4 +205,28 @@ def load_config(
                                                            source)
     values["price_overrides"] = overrides.get("price_overrides") or load_price_overrides(
         data.get("pricing"), source)
+    values["endpoints"], values["price_overrides"] = _endpoints(data, source, env, overrides, values)
     return Config(config_file=str(path) if path else None, **values)
+
+
+# ---- endpoints (llmledger.endpoints) ----------------------------------------------------------------
+def _endpoints(data: Mapping[str, Any], source: str, env: Mapping[str, str], overrides: Mapping[str, Any],
+               values: Mapping[str, Any]) -> tuple[EndpointSettings, PriceOverrides]:
+    """``endpoints=`` (a mapping as in the file), else ``LLMLEDGER_ENDPOINTS`` (``host=provider,...``),
+    else the file's ``endpoints:``; endpoint prices are appended to the price overrides."""
+    prices = values["price_overrides"]
+    if overrides.get("endpoints") is not None:
+        return load_endpoints(overrides["endpoints"], "llmledger.init()", prices)
+    if env.get("LLMLEDGER_ENDPOINTS"):
+        where = "environment variable LLMLEDGER_ENDPOINTS"
+        section: dict[str, str] = {}
+        for item in env["LLMLEDGER_ENDPOINTS"].split(","):
+            host, sep, provider = item.partition("=")
+            if not item.strip():
+                continue
+            if not sep:
+                raise ConfigError(f"expected host=provider items separated by commas, got {item!r}",
+                                  source=where, key="LLMLEDGER_ENDPOINTS")
+            section[host.strip()] = provider.strip()
+        return load_endpoints(section, where, prices)
+    return load_endpoints(data.get("endpoints"), source, prices)

@@ -28,6 +28,8 @@ customers:
   cust-big: {{plan: pro, monthly_usd: 250}}
 attribution:
   metric_customer_cap: {cap}
+endpoints:
+  127.0.0.1: openai          # the fake provider answers as OpenAI
 """
 
 

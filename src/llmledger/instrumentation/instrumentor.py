@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from llmledger import attribution
+from llmledger import attribution, endpoints
 from llmledger.config import Config, load_config
 from llmledger.instrumentation.adapter import PatchTarget, ProviderAdapter
 from llmledger.instrumentation.lifecycle import Lifecycle
@@ -84,6 +84,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         config: Config = kwargs.get("config") or load_config()
         attribution.settings.propagate_baggage = config.propagate_baggage
         attribution.settings.trust_inbound_baggage = config.trust_inbound_baggage
+        endpoints.configure(config.endpoints, request_stream_usage=config.request_stream_usage)
         sinks: Sequence[RecordSink] = kwargs.get("sinks") or ()
         self.telemetry = Telemetry(
             kwargs.get("tracer_provider"), kwargs.get("meter_provider"), plans=config.plans,
@@ -136,5 +137,6 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched.clear()
         self.instrumented_providers.clear()
         self._lifecycle = None
+        endpoints.configure(endpoints.EndpointSettings())
         if self.telemetry is not None:
             self.telemetry.close()  # records the queued metric points, stops the worker
