@@ -14,6 +14,8 @@
 | ``x-fake-chunks`` | streams: number of text chunks (default 3) |
 | ``x-fake-model`` | model name to report (default: the requested one) |
 | ``x-fake-service-tier`` | service tier to report |
+| ``x-fake-usage-extra`` | OpenAI shapes: a JSON object merged into ``usage`` (e.g. ``{"cost": 0.0012}``) |
+| ``x-fake-stream-usage`` | OpenAI chat streams: ``always`` sends the usage chunk even when not asked |
 Token counts follow the OTel meaning (input includes cache, output includes reasoning); each
 provider's route converts them to that provider's own accounting.
 """
@@ -42,6 +44,9 @@ class Script:
     chunks: int = 3
     model: str | None = None
     service_tier: str | None = None
+    usage_extra: str | None = None
+    """JSON object text merged into an OpenAI-shaped usage object (provider-reported costs)."""
+    stream_usage: str | None = None
 
     @property
     def text(self) -> str:
@@ -79,6 +84,8 @@ def script_for(request: FakeRequest, default_output: int | None = None) -> Scrip
         chunks=_int(request, "x-fake-chunks", 3) or 3,
         model=request.header("x-fake-model"),
         service_tier=request.header("x-fake-service-tier"),
+        usage_extra=request.header("x-fake-usage-extra"),
+        stream_usage=request.header("x-fake-stream-usage"),
     )
 
 
