@@ -80,7 +80,8 @@ def test_calls_errors_and_unpriced_calls_are_counted(stack: Stack, workload: Wor
         f"sum by (gen_ai_request_model) (llmledger_unpriced_calls_total{{{JOB}}})"),
         "gen_ai_request_model") == {UNPRICED_MODEL: unpriced}
     no_usage = Counter(s["attributes"]["gen_ai.request.model"] for s in spans
-                       if s["attributes"]["llmledger.cost.status"] == "no_usage" and "error.type" not in s["attributes"])
+                       if s["attributes"]["llmledger.cost.status"] == "no_usage"
+                       and "error.type" not in s["attributes"])
     assert no_usage
     assert by_label(stack.prometheus.query(
         f"sum by (gen_ai_request_model) (llmledger_no_usage_calls_total{{{JOB}}})"),
