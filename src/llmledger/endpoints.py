@@ -100,8 +100,14 @@ def _get(obj: Any, name: str) -> Any:
 
 
 def openrouter_cost(usage: Any) -> Decimal | None:
-    """OpenRouter: ``usage.cost``, in credits (1 credit = 1 USD), on every response."""
-    return _number(_get(usage, "cost"))
+    """OpenRouter: ``usage.cost``, in credits (1 credit = 1 USD), on every response. With your own
+    provider key (``is_byok``) that is OpenRouter's fee only; the upstream provider bills
+    ``cost_details.upstream_inference_cost`` to you directly, so both are the call's cost."""
+    cost = _number(_get(usage, "cost"))
+    if cost is not None and _get(usage, "is_byok") is True:
+        upstream = _number(_get(_get(usage, "cost_details"), "upstream_inference_cost"))
+        return None if upstream is None else cost + upstream
+    return cost
 
 
 def xai_cost(usage: Any) -> Decimal | None:
@@ -155,7 +161,7 @@ class EndpointEntry:
 
 @dataclass(frozen=True, slots=True)
 class EndpointSettings:
-    """The ``endpoints:`` map and ``request_stream_usage`` switch, validated."""
+    """The validated ``endpoints:`` map."""
 
     entries: Mapping[str, EndpointEntry] = field(default_factory=lambda: MappingProxyType({}))
     """By lowercase ``host:port`` or ``host``."""

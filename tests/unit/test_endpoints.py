@@ -88,6 +88,9 @@ def test_stream_usage_policy_and_switch() -> None:
 def test_reported_cost_readers() -> None:
     assert openrouter_cost({"cost": 0.0391}) == Decimal("0.0391")
     assert openrouter_cost({"cost": "n/a"}) is None
+    byok = {"cost": 0.002, "is_byok": True, "cost_details": {"upstream_inference_cost": 0.04}}
+    assert openrouter_cost(byok) == Decimal("0.042")  # OpenRouter's fee + the upstream provider's bill
+    assert openrouter_cost({"cost": 0.002, "is_byok": True}) is None  # then priced by llmledger
     assert openrouter_cost({"cost": -1}) is None
     assert openrouter_cost({"cost": True}) is None
     assert xai_cost({"cost_in_usd_ticks": 37_756_000}) == Decimal("0.0037756")
