@@ -304,7 +304,8 @@ class EndpointResolver:
         name = genai_provider_name(url, host)
         if name is not None:
             return self._named(name, name in STREAM_USAGE_ON_REQUEST, "genai-prices", address, server_port)
-        self._hint(url, host)
+        if url:
+            self._hint(url, host)
         return self._named(UNKNOWN_PROVIDER, False, "unknown", address, server_port)
 
     def _named(self, provider: str, stream_usage: bool, origin: str, address: str | None,
