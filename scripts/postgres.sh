@@ -13,7 +13,14 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+if [ "$(id -u)" != 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1 || ! sudo -n true 2>/dev/null; then
+    echo "scripts/postgres.sh: installing PostgreSQL with apt-get needs root: run as root, allow sudo," \
+      "or install the 'postgresql' package yourself" >&2
+    exit 1
+  fi
+  SUDO="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 # Debian would create and start a 'main' cluster on port 5432; the tests need none of it.
 $SUDO mkdir -p /etc/postgresql-common

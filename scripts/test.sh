@@ -3,6 +3,14 @@
 # Usage: bash scripts/test.sh [extra pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+# Prerequisites: Debian/Ubuntu, Python >= 3.10, Go >= 1.24, Node.js >= 18 with npm, root (or sudo)
+# for apt-get. Each step below checks its own and stops with a clear message when one is missing.
+if [ ! -d "${LLMLEDGER_BACKENDS_CACHE:-$HOME/.cache/llmledger-backends}/jaeger" ]; then
+  echo "==> first run on this machine: building the collector and Jaeger takes about 27 min on 2 cores"
+  echo "    (~5.5 GB of Go caches); later runs reuse ${LLMLEDGER_BACKENDS_CACHE:-~/.cache/llmledger-backends} and take ~4 min"
+fi
+trap 'echo "==> scripts/test.sh finished in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"' EXIT
 
 echo "==> python environment (.venv)"
 bash scripts/env.sh

@@ -34,6 +34,56 @@ need() {
   command -v "$1" >/dev/null 2>&1 || { log "error: '$1' not found on PATH ($2)"; exit 1; }
 }
 
+# --- prerequisites, checked before anything long starts ----------------------------------------------
+GO_MIN=1.24
+NODE_MIN=18
+version_at_least() {  # have want: true when have >= want (dotted numbers)
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]
+}
+preflight() {
+  local problems=() builds=() go_version node_version
+  [ -x "$CACHE/otelcol/$(collector_cache_key "$ROOT/collector-config/manifest.yaml")/otelcol-llmledger" ] ||
+    builds+=(collector)
+  [ -x "$CACHE/jaeger/$JAEGER_VERSION/jaeger" ] || builds+=(Jaeger)
+  local what="${builds[*]:-}"
+  what=${what// / and }
+  if [ "${#builds[@]}" -gt 0 ]; then
+    if ! command -v go >/dev/null 2>&1; then
+      problems+=("Go >= $GO_MIN is needed to build the $what (https://go.dev/dl/; Debian: a backports golang-1.2x)")
+    else
+      go_version=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+      version_at_least "${go_version:-0}" "$GO_MIN" ||
+        problems+=("Go >= $GO_MIN is needed to build the $what; found go ${go_version:-?} ($(command -v go))")
+    fi
+  fi
+  if [ "${LLMLEDGER_SKIP_NPM:-0}" != 1 ] &&
+     [ ! -f "$ROOT/tests/dashboards/node_modules/.llmledger-installed" ]; then
+    if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+      problems+=("Node.js >= $NODE_MIN with npm is needed for the dashboard type-check (Debian: apt-get install nodejs npm; or LLMLEDGER_SKIP_NPM=1)")
+    else
+      node_version=$(node --version | sed 's/^v//')
+      version_at_least "$node_version" "$NODE_MIN" ||
+        problems+=("Node.js >= $NODE_MIN is needed for the dashboard type-check; found $node_version")
+    fi
+  fi
+  if ! { command -v prometheus && command -v promtool; } >/dev/null 2>&1 && [ "${LLMLEDGER_SKIP_APT:-0}" != 1 ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+      problems+=("Prometheus is installed with apt-get (Debian/Ubuntu); elsewhere put prometheus and promtool on PATH and set LLMLEDGER_SKIP_APT=1")
+    elif [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
+      problems+=("installing Prometheus with apt-get needs root: run as root, allow sudo, or install the 'prometheus' package yourself")
+    fi
+  fi
+  if [ "${#problems[@]}" -gt 0 ]; then
+    log "error: missing prerequisites (nothing was installed):"
+    printf '  - %s\n' "${problems[@]}" >&2
+    exit 1
+  fi
+  if [ "${#builds[@]}" -gt 0 ]; then
+    log "first run: building the $what from source with Go: about 27 min on 2 cores and ~5.5 GB of"
+    log "Go module and build caches (GOMODCACHE, GOCACHE); the binaries are then cached in $CACHE"
+  fi
+}
+
 # -modcacherw: a module cache that `rm -rf` can delete; local toolchain; static binaries.
 export GOFLAGS="${GOFLAGS:-} -modcacherw"
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
@@ -137,6 +187,7 @@ install_dashboard_typecheck() {
   echo "$want" > "$stamp"
 }
 
+preflight
 install_prometheus
 install_dashboard_typecheck
 build_collector

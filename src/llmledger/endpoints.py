@@ -338,6 +338,8 @@ def genai_provider_name(url: str, host: str) -> str | None:
     """The provider genai-prices matches for an API URL, as a ``gen_ai.provider.name``; else None."""
     if not url:
         return None
+    if host.endswith(".api.openai.com"):  # regional processing (eu.api.openai.com): OpenAI, priced by region
+        return "openai"
     try:
         provider = data_snapshot.get_snapshot().find_provider(None, None, url)
     except LookupError:

@@ -34,8 +34,21 @@ class Usage:
     output_audio_tokens: int = 0
     web_searches: int = 0
     """Server-side web search requests billed per request (Anthropic server tools)."""
+    cache_read_audio_tokens: int = 0
+    """The audio part of ``cache_read_tokens`` (inside ``input_audio_tokens`` too): Gemini
+    ``cacheTokensDetails`` AUDIO, billed at its own cache rate."""
+    output_image_tokens: int = 0
+    """Image tokens inside ``output_tokens`` (Gemini image models), billed at their own rate."""
+    iterations: tuple[Iteration, ...] = ()
+    """Sampling steps billed one by one (Anthropic ``usage.iterations``: compaction, advisor
+    messages), each at its own model and long-context tier. When set, the counts above are the
+    call's totals (the sum of the iterations) and the price is the sum of the iterations' prices."""
 
     def __add__(self, other: Usage) -> Usage:
+        iterations: tuple[Iteration, ...] = ()
+        if self.iterations or other.iterations:
+            # A part without iterations is one sampling step of its own: it stays priced as itself.
+            iterations = (*_as_iterations(self), *_as_iterations(other))
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
@@ -46,7 +59,24 @@ class Usage:
             input_audio_tokens=self.input_audio_tokens + other.input_audio_tokens,
             output_audio_tokens=self.output_audio_tokens + other.output_audio_tokens,
             web_searches=self.web_searches + other.web_searches,
+            cache_read_audio_tokens=self.cache_read_audio_tokens + other.cache_read_audio_tokens,
+            output_image_tokens=self.output_image_tokens + other.output_image_tokens,
+            iterations=iterations,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Iteration:
+    """One billed sampling step of a call: its usage, and its model when it is not the call's."""
+
+    usage: Usage
+    model: str | None = None
+    kind: str | None = None
+    """The provider's word for the step (Anthropic ``message``, ``compaction``, ``advisor_message``)."""
+
+
+def _as_iterations(usage: Usage) -> tuple[Iteration, ...]:
+    return usage.iterations or (Iteration(usage),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +92,11 @@ class PriceModifiers:
     batch: bool = False
     speed: str | None = None
     """Anthropic ``fast`` mode."""
+    inference_geo: str | None = None
+    """Where the provider says the call ran, when that changes the price (Anthropic
+    ``usage.inference_geo``: ``us`` is US-only inference, +10%); None for global/unspecified."""
+    region: str | None = None
+    """A regional-processing endpoint the call was sent to (OpenAI ``eu.api.openai.com`` -> ``eu``)."""
 
 
 NO_MODIFIERS = PriceModifiers()

@@ -49,7 +49,10 @@ def test_context_copied_into_executor_threads(harness, fake_provider):
 
 def test_thousand_concurrent_tasks_each_attributed_to_their_customer(harness, fake_provider):
     async def main() -> None:
-        http = openai.DefaultAsyncHttpxClient(limits=httpx2.Limits(max_connections=32))
+        # A generous connect timeout: on a loaded 2-core machine the fake server can take longer
+        # than the SDK's default 5 s to accept; attribution, not latency, is what this test checks.
+        http = openai.DefaultAsyncHttpxClient(limits=httpx2.Limits(max_connections=32),
+                                              timeout=httpx2.Timeout(120.0))
         client = openai.AsyncOpenAI(base_url=fake_provider.url + "/v1", api_key="x", max_retries=0,
                                     http_client=http)
 

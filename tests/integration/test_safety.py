@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from types import ModuleType
 
 import openai
 import pytest
 
+import llmledger
 from llmledger.instrumentation.providers.openai import ADAPTER, ChatStreamHandler
 from llmledger.pricing import Pricer
 from llmledger.telemetry import Telemetry
@@ -81,8 +84,18 @@ def test_sdk_exception_passes_unchanged(harness, client):
         client.chat.completions.create(model="gpt-4o", messages=MSG, extra_headers={"x-fake-status": "429"})
     assert type(raised.value) is openai.RateLimitError
     assert raised.value.status_code == 429
-    # the traceback ends in the SDK, not in llmledger's wrapper
-    assert "llmledger" not in str(raised.traceback[-1].path)
+    # the traceback ends in the SDK's own files, not in llmledger's wrapper; compared as package
+    # directories, so a clone (and its .venv) in a folder named "llmledger" changes nothing
+    last = Path(raised.traceback[-1].path).resolve()
+    assert last.is_relative_to(package_dir(openai)), last
+    assert not last.is_relative_to(package_dir(llmledger)), last
+    # llmledger's wrapper was on the way (the call was instrumented), just not where it ended
+    assert any(Path(entry.path).resolve().is_relative_to(package_dir(llmledger)) for entry in raised.traceback)
+
+
+def package_dir(module: ModuleType) -> Path:
+    assert module.__file__ is not None
+    return Path(module.__file__).resolve().parent
 
 
 def test_sdk_validation_error_before_request_passes_unchanged(harness, client):

@@ -14,8 +14,9 @@ import platform
 import socket
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any, Literal, TextIO
 from urllib.parse import urlsplit
 
@@ -75,7 +76,7 @@ def all_checks(config_file: str | None, db: str | None, timeout: float) -> Itera
     yield _pricing(config)
     yield from sdk_checks(config)
     yield _exporter(config, timeout)
-    yield _ledger(db or config.ledger)
+    yield ledger_check(db, config)
 
 
 def _config(config_file: str | None) -> tuple[Config, Check]:
@@ -106,7 +107,24 @@ def _pricing(config: Config) -> Check:
                      "reinstall llmledger (pip install --force-reinstall llmledger)")
     overrides = len(config.price_overrides.entries)
     extra = f", {overrides} override(s) from {config.price_overrides.source}" if overrides else ""
-    return Check("ok", "pricing", f"{version}, bundled (no network needed){extra}")
+    return _price_freshness(Check("ok", "pricing", f"{version}, bundled (no network needed){extra}"))
+
+
+def _price_freshness(check: Check, today: date | None = None) -> Check:
+    """The price data's date on the check; a warning when it is older than STALE_AFTER_DAYS."""
+    from llmledger.pricing.catalog import STALE_AFTER_DAYS, data_date
+
+    today = today or datetime.now(timezone.utc).date()
+    as_of = data_date(today)
+    if as_of is None:
+        return Check("warn", check.name, f"{check.detail}; the price data holds no date",
+                     "pip install --upgrade 'genai-prices<0.3' for current prices")
+    age = (today - as_of).days
+    detail = f"{check.detail}; prices as of {as_of.isoformat()} ({age} days old)"
+    if age > STALE_AFTER_DAYS:
+        return Check("warn", check.name, f"{detail}, more than {STALE_AFTER_DAYS} days",
+                     "pip install --upgrade 'genai-prices<0.3' for newer prices (your pricing: overrides still win)")
+    return Check(check.status, check.name, detail, check.fix)
 
 
 def _patch_points(adapter: ProviderAdapter) -> tuple[int, int]:
@@ -200,3 +218,22 @@ def _ledger(url: str | None) -> Check:
         return Check("fail", "ledger", str(exc), "use a file path or a postgresql:// URL")
     return Check("ok" if result.ok else "fail", "ledger", f"{result.description}: {result.detail}",
                  result.fix)
+
+
+def ledger_check(db: str | None, config: Config) -> Check:
+    """The ledger ``llmledger report`` would read, checked: ``--db``, else the config's ``ledger:``
+    (the same file an app gives ``init()``, e.g. ``./llmledger.yaml``), else ``./llmledger.db``
+    when it exists (report's default)."""
+    from llmledger.cli.report import DEFAULT_LEDGER
+
+    if db or config.ledger:
+        return _ledger(db or config.ledger)
+    if Path(DEFAULT_LEDGER).is_file():
+        found = _ledger(DEFAULT_LEDGER)
+        return replace(found, detail=f"{found.detail} (not configured, but here: `llmledger report` "
+                       "reads it by default)")
+    where = f"in {config.config_file}" if config.config_file else "(no config file)"
+    return Check("info", "ledger", f"no ledger configured {where}. An app that calls "
+                 "init(ledger=...) keeps it to itself: put `ledger: llmledger.db` in the config file "
+                 "the app reads (init() reads ./llmledger.yaml or LLMLEDGER_CONFIG) and pass that file "
+                 "with --config, or pass --db")

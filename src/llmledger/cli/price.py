@@ -2,8 +2,11 @@
 
 Token flags mean what the span attributes mean: ``--input`` counts all input tokens (cache reads
 and writes included), ``--cache-write`` all cache writes and ``--cache-write-1h`` the part of them
-written with a one-hour TTL, ``--reasoning`` is part of ``--output``. Exit status 2 when the call
-cannot be priced (unknown model, no rate for the tier) or the arguments are invalid.
+written with a one-hour TTL, ``--reasoning``, ``--output-audio`` and ``--output-image`` are parts of
+``--output``, ``--cache-read-audio`` is the audio part of ``--cache-read`` (and of ``--input-audio``).
+``--geo us`` (Anthropic US-only inference, +10%), ``--traffic-type flex`` (Vertex Flex PayGo, -50%),
+``--region`` (a regional-processing endpoint) and the service tier / batch flags change the rates.
+Exit status 2 when the call cannot be priced (unknown model, no rate for the tier) or the arguments are invalid.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import yaml
 
 from llmledger.errors import ConfigError
 from llmledger.pricing import PriceOverrides, Pricer, Quote, load_price_overrides
+from llmledger.pricing.modifiers import describe, price_context
 from llmledger.usage import PriceModifiers, Usage
 
 _COUNTS = (
@@ -30,7 +34,9 @@ _COUNTS = (
     ("--cache-write-1h", "cache_write_1h_tokens", "the part of --cache-write written with a 1h TTL"),
     ("--reasoning", "reasoning_tokens", "the part of --output spent on reasoning"),
     ("--input-audio", "input_audio_tokens", "the part of --input that is audio"),
+    ("--cache-read-audio", "cache_read_audio_tokens", "the part of --cache-read that is audio"),
     ("--output-audio", "output_audio_tokens", "the part of --output that is audio"),
+    ("--output-image", "output_image_tokens", "the part of --output that is image tokens"),
     ("--web-searches", "web_searches", "server-side web search requests"),
 )
 # (subset flag(s), total flag) pairs that must nest, as the span attributes do.
@@ -40,7 +46,12 @@ _NESTING = (
     (("--input-audio",), "--input"),
     (("--reasoning",), "--output"),
     (("--output-audio",), "--output"),
+    (("--output-image",), "--output"),
+    (("--cache-read-audio",), "--cache-read"),
+    (("--cache-read-audio",), "--input-audio"),
 )
+# --traffic-type words (Vertex AI ``trafficType`` without its ON_DEMAND_ prefix) -> service tier
+_TRAFFIC_TYPES = {"standard": None, "flex": "ON_DEMAND_FLEX", "priority": "ON_DEMAND_PRIORITY"}
 
 
 class _UsageError(Exception):
@@ -62,6 +73,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--batch", action="store_true", help="the call went through a batch API")
     parser.add_argument("--service-tier", help="provider service tier: flex, priority, scale, ON_DEMAND_FLEX ...")
     parser.add_argument("--speed", help="Anthropic fast mode: fast")
+    parser.add_argument("--geo", help="Anthropic inference_geo the response reports: us (US-only, +10%%), global")
+    parser.add_argument(
+        "--traffic-type", choices=sorted(_TRAFFIC_TYPES), help="Vertex AI / Gemini traffic type (flex: Flex PayGo)"
+    )
+    parser.add_argument("--region", help="regional-processing endpoint, e.g. eu for eu.api.openai.com")
     parser.add_argument("--at", help="time of the call (ISO date or datetime, UTC if no offset); default now")
     parser.add_argument("--config", help="llmledger YAML config whose `pricing:` section applies")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -76,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     except _UsageError as exc:
         print(f"llmledger price: {exc}", file=sys.stderr)
         return 2
-    modifiers = PriceModifiers(service_tier=args.service_tier, batch=args.batch, speed=args.speed)
+    modifiers = quote_modifiers(args)
     pricing_log = logging.getLogger("llmledger.pricing")
     quiet = _Silence()  # the CLI reports an unpriced call itself; the engine's warning would repeat it
     pricing_log.addFilter(quiet)
@@ -99,6 +115,13 @@ def run(args: argparse.Namespace) -> int:
 class _Silence(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False
+
+
+def quote_modifiers(args: argparse.Namespace) -> PriceModifiers:
+    tier = _TRAFFIC_TYPES[args.traffic_type] if args.traffic_type else args.service_tier
+    return PriceModifiers(
+        service_tier=tier, batch=args.batch, speed=args.speed, inference_geo=args.geo, region=args.region
+    )
 
 
 def _usage(args: argparse.Namespace) -> Usage:
@@ -163,6 +186,9 @@ def _print_text(args: argparse.Namespace, quote: Quote) -> None:
         return
     print(f"matched   {cost.matched_model}")
     print(f"source    {cost.source}")
+    context = price_context(quote_modifiers(args))
+    if context:
+        print(f"applied   {describe(context)} (the rates below include it)")
     if quote.lines:
         print()
         print(f"{'':<18}{'tokens':>12}  {'USD rate':>16}  {'USD':>14}")
@@ -200,7 +226,14 @@ def _as_json(args: argparse.Namespace, quote: Quote, at: datetime | None) -> dic
             }
             for line in quote.lines
         ],
-        "modifiers": {"batch": args.batch, "service_tier": args.service_tier, "speed": args.speed},
+        "modifiers": {
+            "batch": args.batch,
+            "service_tier": args.service_tier,
+            "speed": args.speed,
+            "geo": args.geo,
+            "traffic_type": args.traffic_type,
+            "region": args.region,
+        },
         "at": at.isoformat() if at else None,
         "reason": quote.reason,
     }

@@ -5,6 +5,9 @@ Starts the local fake provider, instruments the real OpenAI and Anthropic SDKs w
 (``scenario``) through them, and leaves a ledger plus the config file with its plans, so that
 ``llmledger report`` can be run on them afterwards. With an OTLP endpoint the same run also feeds
 the collector (spans and metrics carry real time; the ledger carries the simulated days).
+
+The openai SDK is required; without the anthropic SDK the Claude workloads run on OpenAI models
+(``driver.FALLBACK_MODELS``) and the result says so.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -23,8 +27,8 @@ import yaml
 from llmledger.cli.render import ProgressBar
 from llmledger.config import Config
 from llmledger.demo.clock import SimulatedClockSink
-from llmledger.demo.driver import Clients, anthropic_available
-from llmledger.demo.scenario import month_days, plan_month, plans_config, previous_month
+from llmledger.demo.driver import Clients, anthropic_available, openai_available
+from llmledger.demo.scenario import POWER_USER, PlannedCall, month_days, plan_month, plans_config, previous_month
 from llmledger.endpoints import load_endpoints
 from llmledger.errors import LLMLedgerError
 from llmledger.fake_provider import FakeProviderServer
@@ -54,6 +58,13 @@ class DemoOptions:
     workers: int = 4
     otlp_endpoint: str | None = None
     otlp_protocol: str = "grpc"
+    anthropic: bool | None = None
+    """Call the Anthropic SDK (default: when it is installed); False runs the OpenAI-only demo."""
+    provider_url: str | None = None
+    """Send the calls to this provider base URL instead of starting the local fake provider."""
+
+INSTALL_HINT = ("pip install 'openai>=3.57,<4' 'anthropic>=2.14,<3' (the SDK versions llmledger is tested "
+                "with), or run bash scripts/demo.sh in a clone of llmledger, which installs everything")
 
 
 @dataclass(slots=True)
@@ -68,6 +79,24 @@ class DemoResult:
     seconds: float = 0.0
     used_anthropic: bool = False
     dropped: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    """What went wrong, by description (``driver.describe_failure``), with its count."""
+    scripted_failures: int = 0
+    """Calls the scenario answers with a rate-limit error on purpose."""
+    power_user_model: tuple[str, str] = ("anthropic", "")
+    """(provider, model) of the power user's summaries in this run."""
+
+    @property
+    def sdks(self) -> tuple[str, ...]:
+        return ("OpenAI", "Anthropic") if self.used_anthropic else ("OpenAI",)
+
+    @property
+    def unexpected_failures(self) -> int:
+        """Failed calls the scenario did not script (a provider that cannot be reached, ...)."""
+        return self.failed_calls - min(self.failures.get(SCRIPTED_FAILURE, 0), self.scripted_failures)
+
+
+SCRIPTED_FAILURE = "rate-limit error (HTTP 429)"
 
 
 def _prepare_ledger(ledger: str) -> None:
@@ -134,8 +163,12 @@ def run_demo(options: DemoOptions, *, tracer_provider: Any = None, meter_provide
     config_file, plans = _write_config(options)
     since = datetime.combine(days[0], datetime.min.time(), tzinfo=timezone.utc)
     until = _next_month(since)
-    result = DemoResult(options.ledger, config_file, plans, since, until,
-                        used_anthropic=anthropic_available())
+    if not openai_available():
+        raise DemoError(f"the demo calls the OpenAI SDK, which is not installed: {INSTALL_HINT}")
+    use_anthropic = anthropic_available() if options.anthropic is None else (
+        options.anthropic and anthropic_available())
+    result = DemoResult(options.ledger, config_file, plans, since, until, used_anthropic=use_anthropic,
+                        scripted_failures=sum(call.fail_status is not None for day in month for call in day))
 
     instrumentor = LLMLedgerInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
@@ -154,8 +187,9 @@ def run_demo(options: DemoOptions, *, tracer_provider: Any = None, meter_provide
     started = time.monotonic()
     try:
         with FakeProviderServer() as fake:
-            clients = Clients(fake.url, use_anthropic=result.used_anthropic)
+            clients = Clients(options.provider_url or fake.url, use_anthropic=result.used_anthropic)
             try:
+                result.power_user_model = clients.model_for(_power_user_summary(month))
                 _run_month(month, clients, options.workers, result, progress, len(days))
             finally:
                 clients.close()
@@ -171,6 +205,11 @@ def run_demo(options: DemoOptions, *, tracer_provider: Any = None, meter_provide
     return result
 
 
+def _power_user_summary(month: list[list[PlannedCall]]) -> PlannedCall:
+    return next(call for day in month for call in day
+                if call.customer == POWER_USER and call.workload.kind == "summary")
+
+
 def _next_month(start: datetime) -> datetime:
     return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
 
@@ -180,11 +219,16 @@ def _run_month(month: list[list[Any]], clients: Clients, workers: int, result: D
     total = sum(len(day) for day in month)
     bar = ProgressBar(total, stream=progress) if progress is not None else None
     dot = "·" if bar is None or bar.style.unicode else "-"
+    failures: Counter[str] = Counter()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="llmledger-demo") as pool:
         for index, day_calls in enumerate(month, start=1):
             for future in as_completed([pool.submit(clients.perform, call) for call in day_calls]):
                 result.calls += 1
-                result.failed_calls += not future.result()
+                failure = future.result()
+                if failure is not None:
+                    failures[failure] += 1
+                    result.failed_calls += 1
+                    result.failures = dict(failures)
                 if bar is not None:
                     bar.update(result.calls, f"day {index}/{day_count} {dot} {result.calls:,} calls")
     if bar is not None:

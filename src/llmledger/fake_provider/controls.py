@@ -14,6 +14,7 @@
 | ``x-fake-chunks`` | streams: number of text chunks (default 3) |
 | ``x-fake-model`` | model name to report (default: the requested one) |
 | ``x-fake-service-tier`` | service tier to report |
+| ``x-fake-raw-usage`` | JSON sent verbatim as a JSON answer's ``usage`` / ``usageMetadata`` |
 | ``x-fake-usage-extra`` | OpenAI shapes: a JSON object merged into ``usage`` (e.g. ``{"cost": 0.0012}``) |
 | ``x-fake-stream-usage`` | OpenAI chat streams: ``always`` sends the usage chunk even when not asked |
 Token counts follow the OTel meaning (input includes cache, output includes reasoning); each
@@ -112,3 +113,4 @@ def scripted(error: Callable[[int], FakeResponse], *max_tokens: str) -> Callable
         return route
 
     return decorate
+

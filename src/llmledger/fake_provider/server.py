@@ -71,6 +71,23 @@ class FakeResponse:
 
 
 Handler = Callable[[FakeRequest], FakeResponse]
+
+RAW_USAGE_HEADER = "x-fake-raw-usage"
+_USAGE_KEYS = ("usageMetadata", "usage")
+
+
+def with_raw_usage(request: FakeRequest, response: FakeResponse) -> FakeResponse:
+    """The response with its usage object replaced by the ``x-fake-raw-usage`` header's JSON, if set
+    (non-streamed JSON answers only; see controls.py): a usage block recorded from the real provider."""
+    raw = request.header(RAW_USAGE_HEADER)
+    if not raw or response.status != 200 or not isinstance(response.body, bytes):
+        return response
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return response
+    payload = json.loads(response.body)
+    key = next((name for name in _USAGE_KEYS if name in payload), "usage")
+    payload[key] = json.loads(raw)
+    return FakeResponse(response.status, json.dumps(payload).encode(), response.headers)
 Route = tuple[str, str, Handler]
 """(HTTP method, path regex matched with ``re.search`` against the path, handler)."""
 
@@ -113,7 +130,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if match:
                 request.match = match
                 try:
-                    return handler(request)
+                    return with_raw_usage(request, handler(request))
                 except Exception as exc:  # a bug in a fake route: make it loud in the test
                     return FakeResponse.json({"error": {"message": f"fake provider error: {exc!r}"}},
                                              status=599)

@@ -8,9 +8,10 @@ build our own ``DataSnapshot`` over the bundled ``genai_prices.data.providers``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import genai_prices
 from genai_prices.data import providers as _bundled_providers
@@ -51,6 +52,30 @@ class CatalogModel:
         if isinstance(self.model.prices, list):
             constraints += [conditional.constraint for conditional in self.model.prices]
         return any(isinstance(constraint, TimeOfDateConstraint) for constraint in constraints)
+
+
+# "Checked 2026-10-15", "catalog last updated 2026-10-13", "as of 2026-09-01" in the price notes.
+_CHECKED_DATE = re.compile(r"(?i)\b(?:checked|verified|updated|as of)\b[^.;]{0,40}?\b(20\d\d)-(\d\d)-(\d\d)\b")
+STALE_AFTER_DAYS = 60
+
+
+def data_date(today: date | None = None) -> date | None:
+    """How recent the installed genai-prices data is: the newest date on which its price notes say a
+    price was checked (the maintainers record each check against the providers' pages, e.g.
+    "Checked 2026-10-15"), not after ``today``. None when the data records no check."""
+    today = today or datetime.now(timezone.utc).date()
+    newest: date | None = None
+    for provider in _bundled_providers:
+        texts = [provider.price_comments or "", *(model.price_comments or "" for model in provider.models)]
+        for text in texts:
+            for year, month, day in _CHECKED_DATE.findall(text):
+                try:
+                    found = date(int(year), int(month), int(day))
+                except ValueError:
+                    continue
+                if found <= today and (newest is None or found > newest):
+                    newest = found
+    return newest
 
 
 def genai_provider_exists(provider_id: str) -> bool:

@@ -12,6 +12,9 @@ conditions test the data itself), so a dependency bump cannot leave a stale corr
    tiers the Anthropic entry has on the same date (Bedrock Sonnet 4.5: 1M in + 1M out is $18 there
    against $28.50 at Anthropic). Above the threshold such calls are unpriced instead of billed at
    the short-context rate.
+3. ``gpt-4o-audio-preview`` has no audio rates, so genai-prices would price its audio tokens as text.
+   OpenAI lists its audio at $40/M in and $80/M out (the 2024-12-17 snapshot the alias has named
+   since, and 2025-06-03); the first snapshot, ``-2024-10-01``, was $100/$200 and stays unpriced.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
-from genai_prices.types import ModelPrice, TieredPrices
+from genai_prices.types import ModelPrice
 
 from llmledger.pricing.catalog import CatalogModel, find_model
+from llmledger.pricing.compile import has_only_known_prices, known_prices, thresholds_of
 
 _MISTRAL_3_RELEASE = date(2025, 12, 2)
 _LONG_CONTEXT_START = 200_000
@@ -79,11 +84,29 @@ def long_context_limit(found: CatalogModel, model_price: ModelPrice, when: datet
     if twin is None:
         return None
     twin_prices = twin.model.get_prices(when)
-    starts = [
-        tier.start for value in vars(twin_prices).values() if isinstance(value, TieredPrices) for tier in value.tiers
-    ]
+    starts = thresholds_of(twin_prices)
     return min(starts) if starts else None
 
 
 def _has_tiers(model_price: ModelPrice) -> bool:
-    return any(isinstance(value, TieredPrices) for value in vars(model_price).values())
+    return bool(thresholds_of(model_price))
+
+
+# model id -> (input audio, output audio) USD per million tokens (rule 3).
+_AUDIO_RATES = {"gpt-4o-audio-preview": (Decimal(40), Decimal(80))}
+_AUDIO_PROVIDERS = frozenset({"openai", "azure"})
+_FIRST_AUDIO_SNAPSHOT = "2024-10-01"
+
+
+def audio_correction(found: CatalogModel, model_price: ModelPrice) -> ModelPrice:
+    """The prices with the audio rates the data lacks (rule 3), else ``model_price`` unchanged."""
+    rates = _AUDIO_RATES.get(found.model.id)
+    if (
+        rates is None
+        or found.provider.id not in _AUDIO_PROVIDERS
+        or _FIRST_AUDIO_SNAPSHOT in found.ref
+        or any(key in ("input_audio_mtok", "output_audio_mtok") for key, _ in known_prices(model_price))
+        or not has_only_known_prices(model_price)
+    ):
+        return model_price
+    return ModelPrice(**dict(known_prices(model_price)), input_audio_mtok=rates[0], output_audio_mtok=rates[1])

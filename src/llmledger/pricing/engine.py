@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
+from decimal import Decimal
 
 from llmledger.pricing.breakdown import Quote, quote_lines
 from llmledger.pricing.modifiers import PriceContext, describe, price_context
@@ -26,6 +28,7 @@ from llmledger.usage import NO_MODIFIERS, Cost, PriceModifiers, Usage
 logger = logging.getLogger("llmledger.pricing")
 
 _NO_USAGE = Cost(status="no_usage")
+_ZERO = Decimal(0)
 _UNPRICED = Cost(status="unpriced")
 _MEMO_CAP = 8192
 _WARNED_CAP = 10_000
@@ -67,6 +70,8 @@ class Pricer:
         """
         if usage is None:
             return _NO_USAGE
+        if usage.iterations:
+            return self._price_iterations(provider, model, usage, modifiers, at)
         try:
             # NO_MODIFIERS (the common case) is left out of the key: hashing the dataclass costs
             # more than the rest of the lookup.
@@ -86,6 +91,32 @@ class Pricer:
         except Exception:
             logger.debug("llmledger: pricing %s/%s failed", provider, model, exc_info=True)
             return _UNPRICED
+
+    def _price_iterations(
+        self, provider: str, model: str | None, usage: Usage, modifiers: PriceModifiers, at: datetime | None
+    ) -> Cost:
+        """Each sampling step at its own model and tier; the call's cost is their sum.
+
+        Per-call counts that no step reports (web searches) are priced at the call's model.
+        """
+        costs = [
+            self.price(provider, step.model or model, replace(step.usage, iterations=()), modifiers, at)
+            for step in usage.iterations
+        ]
+        searches = usage.web_searches - sum(step.usage.web_searches for step in usage.iterations)
+        if searches > 0:
+            costs.append(self.price(provider, model, Usage(web_searches=searches), modifiers, at))
+        if any(cost.status != "priced" for cost in costs):
+            first = next(cost for cost in costs if cost.status != "priced")
+            return Cost(status="unpriced", matched_model=first.matched_model)
+        return Cost(
+            status="priced",
+            total=sum((cost.total or _ZERO for cost in costs), _ZERO),
+            input=sum((cost.input or _ZERO for cost in costs), _ZERO),
+            output=sum((cost.output or _ZERO for cost in costs), _ZERO),
+            source=costs[0].source,
+            matched_model=costs[0].matched_model,
+        )
 
     def quote(
         self,
@@ -111,7 +142,7 @@ class Pricer:
             else:
                 reason = "pricing failed (see the debug log)"
             return Quote(cost, (), reason)
-        lines = quote_lines(entry, usage) if isinstance(entry, RateCard) else ()
+        lines = quote_lines(entry, usage) if isinstance(entry, RateCard) and not usage.iterations else ()
         return Quote(cost, lines, None)
 
     def _resolve(self, key: MemoKey) -> Entry:

@@ -61,6 +61,17 @@ def canonical_speed(speed: str | None) -> str | None:
     return None if word in _STANDARD_SPEEDS else word
 
 
+_GLOBAL_GEOS = frozenset({"", "global", "not_available", "unspecified", "any"})
+
+
+def canonical_geo(geo: str | None) -> str | None:
+    """The inference geography that changes the price (``us``), or None for global/unspecified."""
+    if geo is None:
+        return None
+    word = geo.strip().lower()
+    return None if word in _GLOBAL_GEOS else word
+
+
 def price_context(modifiers: PriceModifiers) -> PriceContext:
     """The price_context entries a call with these modifiers needs rates for."""
     entries: dict[str, str] = {}
@@ -72,6 +83,11 @@ def price_context(modifiers: PriceModifiers) -> PriceContext:
     speed = canonical_speed(modifiers.speed)
     if speed is not None:
         entries["speed"] = speed
+    geo = canonical_geo(modifiers.inference_geo)
+    if geo is not None:
+        entries["inference_geo"] = geo
+    if modifiers.region:
+        entries["region"] = modifiers.region.strip().lower()
     return tuple(sorted(entries.items()))
 
 
@@ -85,6 +101,10 @@ def describe(context: PriceContext) -> str:
             words.append(f"{value} tier")
         elif key == "speed":
             words.append(f"{value} mode")
+        elif key == "inference_geo":
+            words.append(f"{value}-only inference")
+        elif key == "region":
+            words.append(f"{value} regional processing")
         else:
             words.append(f"{key}={value}")
     return " + ".join(words) or "standard"

@@ -79,13 +79,14 @@ PRICE_KEYS = (
     "input_audio_mtok",
     "output_audio_mtok",
     "cache_audio_read_mtok",
+    "output_image_mtok",
     "output_reasoning_mtok",
     "web_searches_kcount",
     "requests_kcount",
 )
 _ENTRY_KEYS = frozenset(
     {"provider", "model", "model_prefix", "prices", "base", "base_provider", "multiplier", "service_tier"}
-    | {"batch", "speed", "effective_from", "effective_until", "currency", "note"}
+    | {"batch", "speed", "effective_from", "effective_until", "currency", "note", "region"}
 )
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -289,6 +290,8 @@ class _Parser:
                 raise self.fail(f"unknown speed {raw['speed']!r} (known: standard, fast)", f"{key}.speed")
             if speed:
                 entries["speed"] = speed
+        if raw.get("region") is not None:
+            entries["region"] = self.text(raw["region"], f"{key}.region").strip().lower()
         return tuple(sorted(entries.items()))
 
     def entry(self, raw_entry: object, key: str) -> OverrideEntry:

@@ -1,12 +1,15 @@
 """Rate cards: a genai-prices ``ModelPrice`` compiled (see compile.py) into integer coefficients.
 
 ``ModelPrice.calc_price`` costs ~100 µs a call: it rebuilds usage objects, validates units and
-decomposes the usage into leaves every time. Its arithmetic is linear in the usage counts, so a
-:class:`RateCard` holds, per prompt-size tier band, one integer coefficient per usage field (USD
-scaled by ``10**scale_digits``); pricing a call is a few integer multiply-adds and three ``Decimal``
-constructions, exact by construction. :class:`ReferenceCard` calls ``calc_price`` on every call, for
-prices that do not compile faithfully. Both return None for a usage genai-prices would reject (counts
-that do not nest, an ambiguous split) or that no rate covers: never a number that is wrong.
+decomposes the usage every time. Its arithmetic is linear in the usage counts, so a
+:class:`RateCard` holds, per prompt-size tier band, one integer coefficient (USD scaled by
+``10**scale_digits``) per *slice*: the disjoint parts a :class:`~llmledger.usage.Usage` splits into
+(uncached text input, uncached audio input, cache reads of text and of audio, 5-minute and 1-hour
+cache writes, output text, reasoning, output audio, output images, web searches). Pricing a call is
+a few integer multiply-adds and three ``Decimal`` constructions, exact by construction.
+:class:`ReferenceCard` calls ``calc_price`` on every call, for prices that do not compile
+faithfully. Both return None for a usage genai-prices would reject or that no rate covers: never a
+number that is wrong.
 """
 
 from __future__ import annotations
@@ -14,26 +17,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 
 from genai_prices import Usage as GenaiUsage
 from genai_prices.types import ModelPrice
 
 from llmledger.usage import Cost, Usage
 
-# Our usage fields, in the order of the coefficient vectors, and genai-prices' key for each.
-FIELDS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "input_audio_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "output_audio_tokens",
-    "web_searches",
+# The slices, in the order of the coefficient vectors.
+SLICES = (
+    "input (uncached)",
+    "input audio",
+    "cache read",
+    "cache read audio",
+    "cache write 5m",
+    "cache write 1h",
+    "output",
+    "reasoning",
+    "output audio",
+    "output image",
+    "web searches",
 )
-GENAI_KEYS = (*FIELDS[:6], "output_reasoning_tokens", *FIELDS[7:])
-IN, CR, CW, CW1H, IA, OUT, RSN, OA, WS = range(9)
+IN, IA, CR, CRA, CW5, CW1H, OUT, RSN, OA, OI, WS = range(len(SLICES))
+INPUT_SLICES = (IN, IA, CR, CRA, CW5, CW1H)
+OUTPUT_SLICES = (OUT, RSN, OA, OI)
+
+# Our usage fields and the genai-prices usage key each one is reported as.
+GENAI_KEYS = {
+    "input_tokens": "input_tokens",
+    "cache_read_tokens": "cache_read_tokens",
+    "cache_write_tokens": "cache_write_tokens",
+    "cache_write_1h_tokens": "cache_write_1h_tokens",
+    "input_audio_tokens": "input_audio_tokens",
+    "cache_read_audio_tokens": "cache_audio_read_tokens",
+    "output_tokens": "output_tokens",
+    "reasoning_tokens": "output_reasoning_tokens",
+    "output_audio_tokens": "output_audio_tokens",
+    "output_image_tokens": "output_image_tokens",
+    "web_searches": "web_searches",
+}
 
 # Cost is a frozen dataclass whose generated __init__ costs ~2.5 µs (object.__setattr__ per field),
 # half the budget of a warm call; assigning through its slot descriptors does the same in ~0.8 µs.
@@ -43,7 +65,7 @@ _SET_STATUS, _SET_TOTAL, _SET_INPUT, _SET_OUTPUT, _SET_SOURCE, _SET_MODEL = (
 )
 
 
-def priced_cost(total: Decimal, cost_in: Decimal, cost_out: Decimal, source: str, matched_model: str) -> Cost:
+def priced_cost(total: Decimal, cost_in: Decimal, cost_out: Decimal, source: str, matched_model: str | None) -> Cost:
     """``Cost(status="priced", ...)``, built fast (see above)."""
     cost: Cost = _new(Cost)
     _SET_STATUS(cost, "priced")
@@ -59,86 +81,131 @@ class CardError(ValueError):
     """The price cannot be compiled (invalid prices) or the compiled card failed its self-check."""
 
 
+Apart = tuple[bool, bool, bool, bool, bool, bool]
+"""Whether (input audio, cache reads, cache writes, reasoning, output audio, output images) have rates
+of their own."""
+ALL_APART: Apart = (True, True, True, True, True, True)
+NONE_APART: Apart = (False, False, False, False, False, False)
+
+
+def slices(u: Usage, apart: Apart = ALL_APART) -> tuple[int, ...] | None:
+    """The usage as disjoint slice counts (order of SLICES), or None if its counts do not nest.
+
+    A subset count without rates of its own (``apart``) is priced as its total's tokens wherever it
+    is, so it may overlap the other subsets, as in genai-prices: its slice is 0.
+    """
+    i, ia, cr, cra, cw, cw1h = (
+        u.input_tokens,
+        u.input_audio_tokens,
+        u.cache_read_tokens,
+        u.cache_read_audio_tokens,
+        u.cache_write_tokens,
+        u.cache_write_1h_tokens,
+    )
+    o, r, oa, oi = u.output_tokens, u.reasoning_tokens, u.output_audio_tokens, u.output_image_tokens
+    if (
+        min(ia, cra, cw, cw1h, r, oa, oi) < 0
+        or ia > i or cra > cr or cra > ia or cr + cw > i or cw1h > cw or r > o or oa > o or oi > o
+    ):  # fmt: skip
+        return None
+    audio_in, cache_read, cache_write, reasoning, audio_out, image_out = apart
+    if not cache_write:
+        cw = cw1h = 0
+    if not cache_read:
+        cr = cra = 0
+    if audio_in:
+        audio_uncached = ia - cra
+        head = (i - cr - cw - audio_uncached, audio_uncached, cr - cra, cra)
+    else:
+        head = (i - cr - cw, 0, cr, 0)
+    r = r if reasoning else 0
+    oa = oa if audio_out else 0
+    oi = oi if image_out else 0
+    values = (*head, cw - cw1h, cw1h, o - r - oa - oi, r, oa, oi, u.web_searches)
+    if min(values) < 0:
+        return None
+    return values
+
+
 def usage_is_consistent(u: Usage) -> bool:
     """The subset relations of usage.py hold and no count is negative."""
-    return (
-        u.cache_read_tokens >= 0
-        and u.cache_write_1h_tokens >= 0
-        and u.input_audio_tokens >= 0
-        and u.reasoning_tokens >= 0
-        and u.output_audio_tokens >= 0
-        and u.web_searches >= 0
-        and u.cache_read_tokens + u.cache_write_tokens <= u.input_tokens
-        and u.cache_write_1h_tokens <= u.cache_write_tokens
-        and u.input_audio_tokens <= u.input_tokens
-        and u.reasoning_tokens <= u.output_tokens
-        and u.output_audio_tokens <= u.output_tokens
-    )
+    return slices(u, NONE_APART) is not None
 
 
 def genai_usage(u: Usage) -> GenaiUsage:
     """The genai-prices Usage for ours (both count cache and reasoning inside the totals)."""
-    return GenaiUsage(**{key: getattr(u, field) for key, field in zip(GENAI_KEYS, FIELDS, strict=True)})
+    return GenaiUsage(**{key: getattr(u, field) for field, key in GENAI_KEYS.items()})
 
 
 @dataclass(frozen=True, slots=True)
 class Band:
-    """Integer coefficients (USD * 10**scale per unit) for one prompt-size tier band."""
+    """Integer coefficients (USD * 10**scale per unit, one per slice) for one prompt-size tier band."""
 
-    inputs: tuple[int, int, int, int, int]
-    outputs: tuple[int, int, int]
-    per_search: int
+    coefficients: tuple[int, ...]
     per_request: int
 
 
 @dataclass(frozen=True, slots=True)
 class Checks:
-    """What must hold for genai-prices to price a usage with these prices, beyond the invariants."""
+    """What must hold for these prices to price a usage, beyond the usage invariants."""
 
     zero: tuple[int, ...] = ()
-    """Fields that must be 0: no rate covers them, or genai-prices would reject them."""
-    not_both: tuple[tuple[int, int], ...] = ()
-    """Field pairs genai-prices cannot split when both are non-zero (e.g. audio + cache read)."""
-    non_negative: tuple[tuple[int, ...], ...] = ()
-    """Leaf count vectors that the invariants alone do not keep >= 0."""
+    """Slices that must be 0: no rate covers them, or the only rate that would is known wrong."""
+    apart: Apart = ALL_APART
+    """Which subset counts have rates of their own (see :func:`slices`)."""
     max_input: int | None = None
     """Input tokens above which the rates are known to be wrong (see corrections.py)."""
 
-    def __bool__(self) -> bool:
-        return bool(self.zero or self.not_both or self.non_negative or self.max_input is not None)
-
     def failure(self, values: Sequence[int]) -> str | None:
+        """Why a usage is refused; ``values``: its :func:`raw_counts`."""
         if self.max_input is not None and values[IN] > self.max_input:
             return f"no rate is known for prompts above {self.max_input:,} input tokens"
         for index in self.zero:
             if values[index]:
-                return f"no rate covers {FIELDS[index]}"
-        for first, second in self.not_both:
-            if values[first] and values[second]:
-                return f"{FIELDS[first]} and {FIELDS[second]} cannot be split between their rates"
-        for vector in self.non_negative:
-            if sum(c * v for c, v in zip(vector, values, strict=True)) < 0:
-                return "the usage counts do not nest as the rates need"
+                return f"no rate covers {SLICES[index]} tokens" if index != WS else "no rate covers web searches"
         return None
+
+
+# The usage field whose non-zero count a zero-checked slice refuses (see Checks.zero).
+ZERO_FIELDS = (
+    "input_tokens",
+    "input_audio_tokens",
+    "cache_read_tokens",
+    "cache_read_audio_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "output_audio_tokens",
+    "output_image_tokens",
+    "web_searches",
+)
+
+
+def raw_counts(u: Usage) -> list[int]:
+    """Per slice, the usage count its checks look at (the field of ZERO_FIELDS)."""
+    return [getattr(u, name) for name in ZERO_FIELDS]
+
+
+def why_unpriced(u: Usage, checks: Checks, otherwise: str = "unknown") -> str:
+    """Why a card returns None for this usage (for logs and ``llmledger price``)."""
+    if slices(u, NONE_APART) is None:
+        return "the usage counts are inconsistent (a subset exceeds its total, or a count is negative)"
+    raw = raw_counts(u)
+    if any(type(value) is not int for value in raw):
+        return "a usage count is not an integer"
+    failure = checks.failure(raw)
+    if failure is not None:
+        return failure
+    if slices(u, checks.apart) is None:
+        return "the usage counts do not nest as the rates need (a priced subset exceeds its share)"
+    return otherwise
 
 
 class RateCard:
     """Prices usages for one resolved (model, date, price context) in about a microsecond."""
 
-    __slots__ = (
-        "_base",
-        "_rare_checks",
-        "_scale",
-        "_tiers",
-        "_zero_1h",
-        "_zero_in_audio",
-        "_zero_out_audio",
-        "_zero_search",
-        "checks",
-        "matched_model",
-        "scale_digits",
-        "source",
-    )
+    __slots__ = ("_base", "_refuse", "_scale", "_tiers", "checks", "matched_model", "scale_digits", "source")
 
     def __init__(
         self,
@@ -154,17 +221,12 @@ class RateCard:
         self.scale_digits = scale_digits
         self._scale = Decimal(1).scaleb(-scale_digits)
         self.checks = checks
-        # The common checks are inlined as flags; anything else goes through Checks.failure.
-        common = {CW1H, IA, OA, WS}
-        self._zero_1h, self._zero_in_audio = CW1H in checks.zero, IA in checks.zero
-        self._zero_out_audio, self._zero_search = OA in checks.zero, WS in checks.zero
-        rare = Checks(
-            tuple(i for i in checks.zero if i not in common),
-            checks.not_both,
-            checks.non_negative,
-            checks.max_input,
-        )
-        self._rare_checks = rare if rare else None
+        # The counts that must be 0, read in one call; None when there are none.
+        refused = [ZERO_FIELDS[index] for index in checks.zero]
+        if checks.max_input is not None:
+            refused.append("input_tokens")
+        # (an attrgetter of one name returns the value itself: repeat a name so it is always a tuple)
+        self._refuse = attrgetter(*refused, refused[0]) if refused else None
         self.source = source
         self.matched_model = matched_model
 
@@ -185,30 +247,19 @@ class RateCard:
 
     def price(self, u: Usage) -> Cost | None:
         """The cost, or None when genai-prices could not price this usage with these rates."""
-        i, cr, cw, cw1h, ia = (
-            u.input_tokens,
-            u.cache_read_tokens,
-            u.cache_write_tokens,
-            u.cache_write_1h_tokens,
-            u.input_audio_tokens,
-        )
-        o, r, oa, ws = u.output_tokens, u.reasoning_tokens, u.output_audio_tokens, u.web_searches
-        if (
-            cr < 0 or cw1h < 0 or ia < 0 or r < 0 or oa < 0 or ws < 0
-            or cr + cw > i or cw1h > cw or ia > i or r > o or oa > o
-            or (cw1h and self._zero_1h) or (ia and self._zero_in_audio)
-            or (oa and self._zero_out_audio) or (ws and self._zero_search)
-        ):  # fmt: skip
+        checks = self.checks
+        values = slices(u, checks.apart)
+        if values is None:
             return None
-        rare = self._rare_checks
-        if rare is not None and rare.failure((i, cr, cw, cw1h, ia, o, r, oa, ws)) is not None:
+        refuse = self._refuse
+        if refuse is not None and any(refuse(u)) and checks.failure(raw_counts(u)):
             return None
-        band = self._base if not self._tiers else self.band_for(i)
-        a, b, c, d, e = band.inputs
-        f, g, h = band.outputs
-        cost_in = a * i + b * cr + c * cw + d * cw1h + e * ia
-        cost_out = f * o + g * r + h * oa
-        other = band.per_search * ws + band.per_request
+        band = self._base if not self._tiers else self.band_for(u.input_tokens)
+        c = band.coefficients
+        cost_in = c[0] * values[0] + c[1] * values[1] + c[2] * values[2] + c[3] * values[3] + c[4] * values[4]
+        cost_in += c[5] * values[5]
+        cost_out = c[6] * values[6] + c[7] * values[7] + c[8] * values[8] + c[9] * values[9]
+        other = c[10] * values[10] + band.per_request
         if type(cost_in + cost_out + other) is not int:  # a float count would make the result inexact
             return None
         scale = self._scale
@@ -217,12 +268,7 @@ class RateCard:
         return priced_cost(total, dec_in, dec_out, self.source, self.matched_model)
 
     def why_unpriced(self, u: Usage) -> str:
-        if not usage_is_consistent(u):
-            return "the usage counts are inconsistent (a subset exceeds its total, or a count is negative)"
-        values = tuple(getattr(u, field) for field in FIELDS)
-        if any(type(value) is not int for value in values):
-            return "a usage count is not an integer"
-        return self.checks.failure(values) or "unknown"
+        return why_unpriced(u, self.checks)
 
     def line_rates(self, input_tokens: int) -> tuple[Band, Decimal]:
         """The band that applies and the Decimal value of one coefficient unit (for breakdowns)."""
@@ -232,28 +278,36 @@ class RateCard:
 class ReferenceCard:
     """Prices through ``ModelPrice.calc_price`` on every call (~100 µs): for prices that do not compile."""
 
-    __slots__ = ("_checks", "_model_price", "matched_model", "source")
+    __slots__ = ("_checks", "_factor", "_model_price", "matched_model", "source")
 
-    def __init__(self, model_price: ModelPrice, checks: Checks, source: str, matched_model: str) -> None:
+    def __init__(
+        self,
+        model_price: ModelPrice,
+        checks: Checks,
+        source: str,
+        matched_model: str,
+        multiplier: Decimal | None = None,
+    ) -> None:
         self._model_price, self._checks = model_price, checks
+        self._factor = Decimal(1) if multiplier is None else multiplier
         self.source, self.matched_model = source, matched_model
 
     def price(self, u: Usage) -> Cost | None:
-        if not usage_is_consistent(u) or self._checks.failure([getattr(u, f) for f in FIELDS]):
+        values = slices(u, self._checks.apart)
+        if values is None or self._checks.failure(raw_counts(u)):
             return None
         try:
             result = self._model_price.calc_price(genai_usage(u))
         except ValueError:
             return None
+        factor = self._factor
         return priced_cost(
-            result["total_price"],
-            result["input_price"],
-            result["output_price"],
+            result["total_price"] * factor,
+            result["input_price"] * factor,
+            result["output_price"] * factor,
             self.source,
             self.matched_model,
         )
 
     def why_unpriced(self, u: Usage) -> str:
-        if not usage_is_consistent(u):
-            return "the usage counts are inconsistent (a subset exceeds its total, or a count is negative)"
-        return self._checks.failure([getattr(u, f) for f in FIELDS]) or "genai-prices rejected the usage"
+        return why_unpriced(u, self._checks, "genai-prices rejected the usage")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
 
-from genai_prices.types import ModelPrice, Tier, TieredPrices
+from genai_prices.types import ModelPrice
 
 from llmledger.pricing.catalog import (
     GENAI_SOURCE,
@@ -22,12 +22,13 @@ from llmledger.pricing.catalog import (
     prices_at,
 )
 from llmledger.pricing.compile import compile_card
-from llmledger.pricing.corrections import long_context_limit, redirect_alias
+from llmledger.pricing.corrections import audio_correction, long_context_limit, redirect_alias
 from llmledger.pricing.modifiers import PriceContext
 from llmledger.pricing.normalize import model_candidates
 from llmledger.pricing.overrides import OverrideEntry, PriceOverrides
 from llmledger.pricing.providers import AUDIO_BILLED_SEPARATELY, genai_provider_id
 from llmledger.pricing.ratecard import CardError, RateCard, ReferenceCard
+from llmledger.pricing.surcharges import combine, flex_fallback, split_surcharges
 from llmledger.usage import Cost, Usage
 
 _EXACT = Context(prec=60)
@@ -167,39 +168,44 @@ def _catalog_card(
     found: CatalogModel, context: PriceContext, when: datetime, source: str, multiplier: Decimal | None
 ) -> RateCard | ReferenceCard | Unpriced:
     found = redirect_alias(found, when)
+    surcharge = split_surcharges(found.provider.id, found.model.id, context)
+    if surcharge.refusal is not None:
+        return unpriced(surcharge.refusal, found.model.id)
+    context, multiplier = surcharge.context, combine(multiplier, surcharge.factor)
     try:
         model_price = prices_at(found, when, context)
     except MissingRate as exc:
-        return unpriced(str(exc), found.model.id)
+        flex = flex_fallback(found.provider.id, context)
+        if flex is None:
+            return unpriced(str(exc), found.model.id)
+        try:
+            model_price = prices_at(found, when, flex.context)
+        except MissingRate as again:
+            return unpriced(str(again), found.model.id)
+        multiplier = combine(multiplier, flex.factor)
+    model_price = audio_correction(found, model_price)
     limit = long_context_limit(found, model_price, when)
-    if multiplier is not None:
-        model_price = scale_prices(model_price, multiplier)
     strict_audio = found.provider.id in AUDIO_BILLED_SEPARATELY
-    return _card(model_price, source, found.model.id, strict_audio=strict_audio, max_input=limit)
+    return _card(model_price, source, found.model.id, strict_audio=strict_audio, max_input=limit, multiplier=multiplier)
 
 
 def _card(
-    model_price: ModelPrice, source: str, matched: str, *, strict_audio: bool, max_input: int | None = None
+    model_price: ModelPrice,
+    source: str,
+    matched: str,
+    *,
+    strict_audio: bool,
+    max_input: int | None = None,
+    multiplier: Decimal | None = None,
 ) -> RateCard | ReferenceCard | Unpriced:
     try:
         return compile_card(
-            model_price, source=source, matched_model=matched, strict_audio=strict_audio, max_input=max_input
+            model_price,
+            source=source,
+            matched_model=matched,
+            strict_audio=strict_audio,
+            max_input=max_input,
+            multiplier=multiplier,
         )
     except CardError as exc:
         return unpriced(f"the prices of {matched!r} are invalid: {exc}", matched)
-
-
-def scale_prices(model_price: ModelPrice, multiplier: Decimal) -> ModelPrice:
-    """Every rate (tiers included) times ``multiplier``, exactly."""
-    scaled: dict[str, Decimal | TieredPrices | None] = {}
-    for key, value in vars(model_price).items():
-        if key.startswith("_") or value is None:
-            continue
-        if isinstance(value, TieredPrices):
-            scaled[key] = TieredPrices(
-                base=_EXACT.multiply(value.base, multiplier),
-                tiers=[Tier(start=tier.start, price=_EXACT.multiply(tier.price, multiplier)) for tier in value.tiers],
-            )
-        else:
-            scaled[key] = _EXACT.multiply(value, multiplier)
-    return ModelPrice(**scaled)

@@ -91,6 +91,7 @@ def test_json_totals_equal_the_sum_of_the_ledger_rows(demo: DemoRun, capsys: pyt
     assert total == sum(costs, Decimal(0))
     assert report["total"]["calls"] == calls == demo.result.calls
     assert failed == demo.result.failed_calls > 0
+    assert demo.result.failures == {"rate-limit error (HTTP 429)": demo.result.scripted_failures}
     # A month of calls made in seconds, recorded on the simulated days.
     assert first >= "2026-10-01" and last < "2026-11-01"
     assert demo.result.dropped == {}
@@ -186,6 +187,8 @@ def test_the_command_feeds_the_collector_too(tmp_path: Path) -> None:
     assert any("Where the money goes, by feature" in line for line in out)
     assert any("llmledger report --db llmledger-demo.db --config llmledger-demo.yaml" in line for line in out)
     assert "100%" in done.stderr  # the progress bar
+    # what a collector (and Grafana behind it) shows, said in so many words
+    assert "not the simulated days" in done.stdout and "two runs" in done.stdout
     assert (tmp_path / "llmledger-demo.db").exists() and (tmp_path / "llmledger-demo.yaml").exists()
     paths = {path for path, size in receiver.posts if size > 0}
     assert {"/v1/traces", "/v1/metrics"} <= paths

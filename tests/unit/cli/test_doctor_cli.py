@@ -153,3 +153,52 @@ def test_sdk_left_out_by_the_config() -> None:
 ])
 def test_endpoint_address(endpoint: str, protocol: str, address: tuple[str, int]) -> None:
     assert endpoint_address(endpoint, protocol) == address
+
+
+def test_the_ledger_an_app_configured_in_its_config_file_is_seen(capsys: pytest.CaptureFixture[str]) -> None:
+    # The app reads app.yaml through init(config_file=...) and records there; doctor asked about
+    # the same file sees the same ledger, with the calls recorded in it.
+    ledger = Path("data") / "app.db"
+    ledger.parent.mkdir()
+    open_store(str(ledger)).close()
+    Path("app.yaml").write_text(f"ledger: {ledger}\nplans:\n  starter: {{monthly_usd: 19}}\n")
+    code, lines = _doctor(capsys, "--config", "app.yaml")
+    assert code == 0
+    assert lines["ledger"].startswith("OK") and str(ledger) in lines["ledger"]
+    assert "0 calls" in lines["ledger"]
+
+
+def test_an_unconfigured_ledger_report_would_read_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    open_store("llmledger.db").close()
+    code, lines = _doctor(capsys)
+    assert code == 0
+    assert lines["ledger"].startswith("OK") and "llmledger.db" in lines["ledger"]
+    assert "not configured" in lines["ledger"] and "reads it by default" in lines["ledger"]
+
+
+def test_a_config_without_ledger_says_where_to_put_it(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("app.yaml").write_text("plans:\n  starter: {monthly_usd: 19}\n")
+    code, lines = _doctor(capsys, "--config", "app.yaml")
+    assert code == 0
+    assert lines["ledger"].startswith("--") and "no ledger configured in app.yaml" in lines["ledger"]
+    assert "init(ledger=...)" in lines["ledger"] and "--db" in lines["ledger"]
+
+
+def test_pricing_check_shows_the_price_data_date_and_warns_when_it_is_old() -> None:
+    from datetime import date, timedelta
+
+    from llmledger.cli.doctor import Check, _price_freshness
+    from llmledger.pricing.catalog import data_date
+
+    as_of = data_date()
+    assert as_of is not None
+    base = Check("ok", "pricing", "genai-prices")
+    fresh = _price_freshness(base, as_of + timedelta(days=60))
+    assert fresh.status == "ok" and f"prices as of {as_of.isoformat()} (60 days old)" in fresh.detail
+    stale = _price_freshness(base, as_of + timedelta(days=61))
+    assert stale.status == "warn" and "61 days old" in stale.detail
+    assert stale.fix is not None and "pip install --upgrade 'genai-prices<0.3'" in stale.fix
+    # a check dated after "today" does not count
+    earlier = data_date(as_of - timedelta(days=1))
+    assert earlier is not None and earlier < as_of
+    assert data_date(date(2000, 1, 1)) is None

@@ -10,7 +10,7 @@ from anthropic.types.beta import BetaUsage
 
 from llmledger.instrumentation.adapter import MalformedUsage, RequestInfo
 from llmledger.instrumentation.providers import anthropic as adapter
-from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
+from llmledger.usage import NO_MODIFIERS, Iteration, PriceModifiers, Usage
 
 
 def _request(modifiers: PriceModifiers = NO_MODIFIERS) -> RequestInfo:
@@ -50,8 +50,46 @@ def test_compaction_iterations_are_billed_on_top_of_the_totals():
                            "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0},
                       ])
     # top level (100 in / 20 out) + the compaction run (1800 + 200 cache read in / 35 out); the
-    # "message" iteration is already inside the top level.
-    assert adapter.message_usage(usage) == Usage(input_tokens=2100, output_tokens=55, cache_read_tokens=200)
+    # "message" iteration is already inside the top level. Each step is kept, to be priced alone.
+    message = Usage(input_tokens=100, output_tokens=20)
+    compaction = Usage(input_tokens=2000, output_tokens=35, cache_read_tokens=200)
+    assert adapter.message_usage(usage) == Usage(
+        input_tokens=2100, output_tokens=55, cache_read_tokens=200,
+        iterations=(Iteration(message, kind="message"), Iteration(compaction, kind="compaction")))
+
+
+NO_CACHE = {"cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+
+
+def test_advisor_iterations_keep_their_own_model():
+    # Recorded body (genai-prices usages corpus, claude-sonnet-5 with an advisor): the top level is the
+    # two message steps; the advisor step ran on claude-opus-4-8 and is billed on top.
+    usage = BetaUsage(input_tokens=2390, output_tokens=121, output_tokens_details={"thinking_tokens": 28},
+                      iterations=[
+                          {"type": "message", "input_tokens": 1128, "output_tokens": 110, **NO_CACHE},
+                          {"type": "advisor_message", "model": "claude-opus-4-8", "input_tokens": 2518,
+                           "output_tokens": 22, **NO_CACHE},
+                          {"type": "message", "input_tokens": 1262, "output_tokens": 11, **NO_CACHE},
+                      ])
+    got = adapter.message_usage(usage)
+    assert (got.input_tokens, got.output_tokens, got.reasoning_tokens) == (2390 + 2518, 121 + 22, 28)
+    assert [(step.model, step.kind, step.usage.input_tokens) for step in got.iterations] == [
+        (None, "message", 1128), (None, "message", 1262), ("claude-opus-4-8", "advisor_message", 2518)]
+
+
+def test_message_steps_that_do_not_add_up_are_replaced_by_the_top_level():
+    usage = BetaUsage(input_tokens=500, output_tokens=50,
+                      iterations=[{"type": "message", "input_tokens": 10, "output_tokens": 1, **NO_CACHE},
+                                  {"type": "compaction", "input_tokens": 300, "output_tokens": 30, **NO_CACHE}])
+    got = adapter.message_usage(usage)
+    assert [step.usage for step in got.iterations] == [Usage(500, 50), Usage(300, 30)]
+
+
+def test_us_only_inference_is_a_price_modifier():
+    usage = {"input_tokens": 3, "output_tokens": 1, "inference_geo": "us"}
+    assert adapter.usage_modifiers(usage, PriceModifiers()) == PriceModifiers(inference_geo="us")
+    for geo in ("global", "not_available"):
+        assert adapter.usage_modifiers({**usage, "inference_geo": geo}, PriceModifiers()) is None
 
 
 @pytest.mark.parametrize("usage", [

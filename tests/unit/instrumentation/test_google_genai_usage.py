@@ -39,6 +39,22 @@ def test_audio_modalities_are_counted():
     assert (usage.input_audio_tokens, usage.output_audio_tokens) == (60, 4)
 
 
+def test_cached_audio_and_image_output_are_counted():
+    # A recorded gemini-2.5-flash body (cache with AUDIO) and a gemini-2.5-flash-image one (IMAGE output).
+    cached = _meta(prompt_token_count=3297, cached_content_token_count=2918, candidates_token_count=55,
+                   thoughts_token_count=95,
+                   prompt_tokens_details=[types.ModalityTokenCount(modality="AUDIO", token_count=321)],
+                   cache_tokens_details=[types.ModalityTokenCount(modality="AUDIO", token_count=284),
+                                         types.ModalityTokenCount(modality="VIDEO", token_count=2561)])
+    assert adapter.generate_usage(cached) == Usage(input_tokens=3297, output_tokens=150, cache_read_tokens=2918,
+                                                   reasoning_tokens=95, input_audio_tokens=321,
+                                                   cache_read_audio_tokens=284)
+    image = _meta(prompt_token_count=9, candidates_token_count=1295,
+                  candidates_tokens_details=[types.ModalityTokenCount(modality="TEXT", token_count=5),
+                                             types.ModalityTokenCount(modality="IMAGE", token_count=1290)])
+    assert adapter.generate_usage(image) == Usage(input_tokens=9, output_tokens=1295, output_image_tokens=1290)
+
+
 def test_embedding_usage_metadata_counts_as_input():
     assert adapter.generate_usage(types.UsageMetadata(prompt_token_count=42, total_token_count=42)) == Usage(42)
     assert adapter.generate_usage(None) is None

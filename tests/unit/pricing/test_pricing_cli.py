@@ -225,3 +225,44 @@ def test_price_is_registered(capsys: pytest.CaptureFixture[str]) -> None:
         main(["price", "--help"])
     assert exited.value.code == 0
     assert "--cache-write-1h" in capsys.readouterr().out
+
+
+def rows_of(out: str) -> dict[str, list[str]]:
+    return {line[:18].strip(): line[18:].split() for line in out.splitlines() if line.strip()}
+
+
+def test_image_output_and_cached_audio_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    image = ["price", "--provider", "gcp.gemini", "--model", "gemini-2.5-flash-image", "--input", "10"]
+    code, out, _ = run([*image, "--output", "1304", "--output-image", "1290", *AT], capsys)
+    # 10 * 0.30 + 14 * 2.50 + 1_290 * 30 = 38_738 /M
+    assert code == 0 and rows_of(out)["output image"] == ["1,290", "30/MTok", "0.0387"]
+    assert out.rstrip().splitlines()[-1].split()[-2:] == ["0.038738", "USD"]
+    audio = ["price", "--provider", "gcp.vertex_ai", "--model", "gemini-2.5-flash", "--input", "3297"]
+    argv = [*audio, "--cache-read", "2918", "--input-audio", "321", "--cache-read-audio", "284", "--output", "150"]
+    code, out, _ = run([*argv, *AT], capsys)
+    rows = rows_of(out)
+    assert rows["cache read audio"] == ["284", "0.1/MTok", "0.0000284"]
+    assert rows["input audio"] == ["37", "1/MTok", "0.000037"]
+
+
+def test_geo_and_traffic_type_change_the_rates(capsys: pytest.CaptureFixture[str]) -> None:
+    claude = ["price", "--provider", "anthropic", "--model", "claude-sonnet-4-5", "--input", "1000", "--output", "100"]
+    code, out, _ = run([*claude, "--geo", "us", *AT], capsys)
+    # (1_000 * 3 + 100 * 15) /M = 0.0045, x1.1 = 0.00495
+    assert code == 0 and "applied   us-only inference" in out
+    assert rows_of(out)["input (uncached)"] == ["1,000", "3.3/MTok", "0.0033"]
+    assert out.rstrip().splitlines()[-1].split()[-2:] == ["0.00495", "USD"]
+    gemini = ["price", "--provider", "gcp.vertex_ai", "--model", "gemini-2.5-flash", "--input", "1000"]
+    code, out, _ = run([*gemini, "--output", "100", "--traffic-type", "flex", "--json", *AT], capsys)
+    # (1_000 * 0.30 + 100 * 2.50) /M = 0.00055, Flex PayGo x0.5 = 0.000275
+    assert code == 0 and json.loads(out)["total_usd"] == "0.000275"
+
+
+def test_regional_processing_is_unpriced_with_its_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run([*BASE, "--region", "eu", *AT], capsys)
+    assert code == 2 and "eu regional processing" in err
+
+
+def test_cache_read_audio_must_nest(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run([*BASE, "--cache-read", "10", "--input-audio", "5", "--cache-read-audio", "6", *AT], capsys)
+    assert code == 2 and "--cache-read-audio (6) cannot exceed --input-audio (5)" in err

@@ -107,8 +107,13 @@ def test_batch_reported_as_service_tier() -> None:
 @pytest.mark.parametrize(
     ("provider", "model", "usage"),
     [
-        # genai-prices has no audio rate for gpt-4o-audio-preview: the text rate would be wrong.
-        ("openai", "gpt-4o-audio-preview", Usage(input_tokens=3_000, output_tokens=500, output_audio_tokens=300)),
+        # genai-prices has no audio rate for gpt-4o-audio-preview: the text rate would be wrong; the
+        # correction ($40/$80) is for the later snapshots, not the first one ($100/$200).
+        (
+            "openai",
+            "gpt-4o-audio-preview-2024-10-01",
+            Usage(input_tokens=3_000, output_tokens=500, output_audio_tokens=300),
+        ),
         # no 1h cache-write rate on OpenAI or on Bedrock's Sonnet 4 entry
         (
             "aws.bedrock",
@@ -121,12 +126,8 @@ def test_batch_reported_as_service_tier() -> None:
             "us.anthropic.claude-3-5-sonnet-20240620-v1:0",
             Usage(input_tokens=9, output_tokens=9, web_searches=1),
         ),
-        # audio and cached input together where cached audio has its own rate: the split is unknown
-        (
-            "gcp.gemini",
-            "gemini-2.5-flash",
-            Usage(input_tokens=10_000, cache_read_tokens=3_000, input_audio_tokens=4_000),
-        ),
+        # image output on a model without an image output rate
+        ("gcp.gemini", "gemini-2.5-flash", Usage(input_tokens=10, output_tokens=1_300, output_image_tokens=1_290)),
         # output tokens on a model priced for input only (an embedding model)
         ("openai", "text-embedding-3-small", Usage(input_tokens=100, output_tokens=5)),
         # long context the data has no rate for (see corrections.py)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -132,7 +133,7 @@ class RawResponses:
 def reported_tier(tier: Any, fallback: PriceModifiers) -> PriceModifiers:
     """The request's modifiers, with the service tier the response reports when it names another."""
     if isinstance(tier, str) and tier and tier != fallback.service_tier:
-        return PriceModifiers(service_tier=tier, batch=fallback.batch, speed=fallback.speed)
+        return replace(fallback, service_tier=tier)
     return fallback
 
 

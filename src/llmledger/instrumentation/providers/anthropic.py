@@ -18,9 +18,11 @@ first-party model ids at Anthropic's list prices.
 Usage. Anthropic's ``input_tokens`` EXCLUDES the cache: llmledger's input is input + cache reads +
 cache writes; ``cache_creation.ephemeral_1h_input_tokens`` are the one-hour writes; thinking tokens
 (``output_tokens_details.thinking_tokens``) are reasoning inside the output; server-side web search
-requests are counted; beta ``usage.iterations`` compaction entries, which the top-level totals leave
-out although they are billed, are added. ``usage.service_tier`` (``priority``/``batch``) and
-``usage.speed`` (``fast``) become price modifiers.
+requests are counted. ``usage.iterations`` are billed sampling steps: compaction and advisor
+entries (the latter on their own model), which the top-level totals leave out although they are
+billed, are added, and every step is priced at its own model and tier (``Usage.iterations``).
+``usage.service_tier`` (``priority``/``batch``), ``usage.speed`` (``fast``) and
+``usage.inference_geo`` (``us``: US-only inference) become price modifiers.
 
 On Bedrock the response names the base model whatever inference profile was called, while the
 profile (``global.`` / ``us.`` ...) sets the price: ``gen_ai.response.model`` is left out there so the
@@ -46,6 +48,7 @@ or pass ``open_telemetry=False`` to the client.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from llmledger.instrumentation.adapter import (
@@ -63,7 +66,7 @@ from llmledger.instrumentation.providers._common import (
     int_field,
     raw_mode,
 )
-from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
+from llmledger.usage import NO_MODIFIERS, Iteration, PriceModifiers, Usage
 
 _MODULES = (
     # The copies first: they must be patched as themselves (see the module docstring).
@@ -104,13 +107,29 @@ def provider_name(client: Any) -> str:
     return name
 
 
-def _compaction_usage(entry: Any) -> Usage:
+def _step_usage(entry: Any) -> Usage:
     read = int_field(entry, "cache_read_input_tokens")
     written = int_field(entry, "cache_creation_input_tokens")
+    written_1h = int_field(field(entry, "cache_creation"), "ephemeral_1h_input_tokens")
+    if written == 0 and written_1h:
+        written = written_1h + int_field(field(entry, "cache_creation"), "ephemeral_5m_input_tokens")
     return Usage(input_tokens=int_field(entry, "input_tokens") + read + written,
                  output_tokens=int_field(entry, "output_tokens"), cache_read_tokens=read,
-                 cache_write_tokens=written,
-                 cache_write_1h_tokens=int_field(field(entry, "cache_creation"), "ephemeral_1h_input_tokens"))
+                 cache_write_tokens=written, cache_write_1h_tokens=written_1h)
+
+
+def _steps(iterations: list[Any], top: Usage) -> tuple[Iteration, ...]:
+    """``usage.iterations`` as billed steps. The top-level counts are the ``message`` steps (the
+    others — compaction, advisor messages on their own model — are left out of them although billed);
+    if the message steps do not add up to them, the top level is priced as one step."""
+    steps = [Iteration(_step_usage(entry), model if isinstance(model := field(entry, "model"), str) else None,
+                       kind if isinstance(kind := field(entry, "type"), str) else None)
+             for entry in iterations]
+    messages = [step for step in steps if step.kind == "message"]
+    if (sum(step.usage.input_tokens for step in messages), sum(step.usage.output_tokens for step in messages)) != (
+            top.input_tokens, top.output_tokens):
+        messages = [Iteration(top, kind="message")]
+    return (*messages, *(step for step in steps if step.kind != "message"))
 
 
 def message_usage(usage: Any) -> Usage | None:
@@ -127,34 +146,37 @@ def message_usage(usage: Any) -> Usage | None:
     thinking = int_field(field(usage, "output_tokens_details"), "thinking_tokens")
     if written_1h > written or thinking > output:
         raise MalformedUsage(f"cache/thinking counts exceed their totals in {usage!r}")
-    total = Usage(
+    top = Usage(
         input_tokens=int_field(usage, "input_tokens") + read + written,
         output_tokens=output,
         cache_read_tokens=read,
         cache_write_tokens=written,
         cache_write_1h_tokens=written_1h,
-        reasoning_tokens=thinking,
-        web_searches=int_field(field(usage, "server_tool_use"), "web_search_requests"),
     )
+    searches = int_field(field(usage, "server_tool_use"), "web_search_requests")
     iterations = field(usage, "iterations")
-    if isinstance(iterations, list):
-        # Compaction runs are billed sampling steps that the top-level counts leave out.
-        for entry in iterations:
-            if field(entry, "type") == "compaction":
-                total = total + _compaction_usage(entry)
-    return total
+    steps = _steps(iterations, top) if isinstance(iterations, list) and iterations else ()
+    if len(steps) < 2 and not any(step.model for step in steps):
+        return replace(top, reasoning_tokens=thinking, web_searches=searches)
+    # Every sampling step is billed at its own model and long-context tier (see Usage.iterations).
+    total = steps[0].usage
+    for step in steps[1:]:
+        total = total + step.usage
+    return replace(total, reasoning_tokens=thinking, web_searches=searches, iterations=steps)
 
 
 def usage_modifiers(usage: Any, request: PriceModifiers) -> PriceModifiers | None:
     """Price modifiers the response reports; None when it reports the standard ones."""
     tier = field(usage, "service_tier")
     speed = field(usage, "speed")
+    geo = field(usage, "inference_geo")
     tier = tier if isinstance(tier, str) and tier != "standard" else None
     speed = speed if isinstance(speed, str) and speed != "standard" else None
-    if tier is None and speed is None:
+    geo = geo if isinstance(geo, str) and geo not in ("global", "not_available") else None
+    if tier is None and speed is None and geo is None:
         return None
-    return PriceModifiers(service_tier=tier or request.service_tier, batch=tier == "batch" or request.batch,
-                          speed=speed or request.speed)
+    return replace(request, service_tier=tier or request.service_tier, batch=tier == "batch" or request.batch,
+                   speed=speed or request.speed, inference_geo=geo or request.inference_geo)
 
 
 def _response_model(model: Any, request: RequestInfo) -> str | None:
@@ -178,7 +200,7 @@ def message_info(message: Any, request: RequestInfo) -> ResponseInfo:
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
                  "cache_creation", "output_tokens_details", "server_tool_use", "service_tier", "speed",
-                 "iterations")
+                 "iterations", "inference_geo")
 
 
 class MessageStreamHandler(StreamHandler):

@@ -8,10 +8,12 @@ so a chat turn is one span per round, each with its own request's usage (their s
 Usage (``usage_metadata``): ``prompt_token_count`` already includes ``cached_content_token_count``;
 ``tool_use_prompt_token_count`` is input too and is added; ``thoughts_token_count`` is billed as
 output but is NOT inside ``candidates_token_count``, so output = candidates + thoughts and
-reasoning = thoughts. ``traffic_type`` (``ON_DEMAND_FLEX``, ``ON_DEMAND_PRIORITY`` ...) is the price
-modifier, and the request's ``config.service_tier`` until the response says otherwise. Streamed
-chunks carry running totals: the last one counts, never a sum. Embeddings read ``usage_metadata``,
-or else the per-embedding ``statistics.token_count`` of Vertex ``predict``.
+reasoning = thoughts. Per-modality details price apart: AUDIO prompt tokens, AUDIO cached tokens
+(``cache_tokens_details``) and IMAGE/AUDIO candidate tokens. ``traffic_type`` (``ON_DEMAND_FLEX``,
+``ON_DEMAND_PRIORITY`` ...) is the price modifier, and the request's ``config.service_tier`` until
+the response says otherwise. Streamed chunks carry running totals: the last one counts, never a sum.
+Embeddings read ``usage_metadata``, or else the per-embedding ``statistics.token_count`` of Vertex
+``predict``.
 
 Automatic function calling and continuation make several HTTP requests per call while the SDK
 returns only the last round's usage: ``google_genai_hops.py`` sums them, without extra spans. For
@@ -22,6 +24,7 @@ that, the sync stream is patched as a plain call (style ``sync``) whose generato
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from typing import Any
 
 from llmledger.instrumentation.adapter import (
@@ -97,7 +100,9 @@ def generate_usage(meta: Any) -> Usage | None:
         cache_read_tokens=cached,
         reasoning_tokens=thoughts,
         input_audio_tokens=_modality_tokens(field(meta, "prompt_tokens_details"), "AUDIO"),
+        cache_read_audio_tokens=_modality_tokens(field(meta, "cache_tokens_details"), "AUDIO"),
         output_audio_tokens=_modality_tokens(field(meta, "candidates_tokens_details"), "AUDIO"),
+        output_image_tokens=_modality_tokens(field(meta, "candidates_tokens_details"), "IMAGE"),
     )
 
 
@@ -108,7 +113,7 @@ def usage_modifiers(meta: Any, request: PriceModifiers) -> PriceModifiers | None
         if tier is None or tier in {"standard", "unspecified"}:
             return None
         traffic = tier
-    return PriceModifiers(service_tier=traffic, batch=request.batch, speed=request.speed)
+    return replace(request, service_tier=traffic)
 
 
 def _sum(usages: list[Usage | None]) -> Usage | None:

@@ -10,12 +10,14 @@ chat from OpenAI reports usage only when asked (``stream_options.include_usage``
 to honour that, llmledger asks on the user's behalf and hides the extra usage-only chunk, so the user
 sees exactly the chunks they would have seen; elsewhere it reads the usage the server sends.
 Raw-response calls (``with_raw_response``/``with_streaming_response``) are left exactly as the user
-made them: their body is the user's to parse.
+made them: their body is the user's to parse. A regional-processing host (``eu.api.openai.com``) is
+a price modifier (``region``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from llmledger.endpoints import Endpoint, client_endpoint
@@ -43,6 +45,7 @@ _CHAT = "openai.resources.chat.completions.completions"
 _RESPONSES = "openai.resources.responses.responses"
 _EMBEDDINGS = "openai.resources.embeddings"
 _LEGACY = "openai.resources.completions"
+_REGIONAL_SUFFIX = ".api.openai.com"
 
 
 def _targets() -> tuple[PatchTarget, ...]:
@@ -57,6 +60,14 @@ def _targets() -> tuple[PatchTarget, ...]:
             PatchTarget(_LEGACY, f"{prefix}Completions.create", "text_completion", style, "completions"),  # type: ignore[arg-type]
         ]
     return tuple(targets)
+
+
+def processing_region(host: str | None) -> str | None:
+    """The region of an OpenAI regional-processing host (``eu.api.openai.com`` -> ``eu``), else None."""
+    if host is None or not host.endswith(_REGIONAL_SUFFIX):
+        return None
+    region = host[: -len(_REGIONAL_SUFFIX)]
+    return region if region.isalpha() else None
 
 
 def responses_usage(usage: Any) -> Usage | None:
@@ -155,10 +166,12 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
                      kwargs: dict[str, Any]) -> RequestInfo:
         endpoint = client_endpoint(getattr(instance, "_client", None))
         tier = kwargs.get("service_tier")
+        region = processing_region(endpoint.address) if endpoint.provider == "openai" else None
+        modifiers = PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS
         request = RequestInfo(
             provider=endpoint.provider, model=kwargs.get("model"),
             stream=kwargs.get("stream") is True, server_address=endpoint.address, server_port=endpoint.port,
-            modifiers=PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS)
+            modifiers=modifiers if region is None else replace(modifiers, region=region))
         raw = raw_mode(kwargs)
         request.state["raw"] = raw
         request.state["endpoint"] = endpoint
