@@ -43,6 +43,7 @@ def test_default_port_and_address() -> None:
     assert (endpoint.provider, endpoint.address, endpoint.port, endpoint.origin) == (
         "groq", "api.groq.com", 443, "genai-prices")
     assert resolver().resolve("http://localhost/v1").port == 80
+    assert resolver().resolve("https://eu.api.openai.com/v1").provider == "openai"  # regional processing
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "::1", "10.1.2.3", "192.168.0.7", "169.254.1.1",
