@@ -71,12 +71,12 @@ class DropExporter(SpanExporter):
 
 
 def sync_client() -> openai.OpenAI:
-    return openai.OpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
+    return openai.OpenAI(api_key="x", base_url="https://api.openai.com/v1", max_retries=0,
                          http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
 
 
 def async_client() -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
+    return openai.AsyncOpenAI(api_key="x", base_url="https://api.openai.com/v1", max_retries=0,
                               http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
 
 

@@ -240,6 +240,7 @@ def overview() -> Board:
     errors = f'gen_ai_client_operation_duration_seconds_count{{{SEMCONV},error_type!=""}}'
     tokens = f"gen_ai_client_token_usage_sum{{{SEMCONV}}}"
     unpriced = f"llmledger_unpriced_calls_total{{{SEMCONV}}}"
+    no_usage = f"llmledger_no_usage_calls_total{{{SEMCONV}}}"
     cache_read = 'llmledger_customer_tokens_total{job=~"$job",gen_ai_token_type="cache_read"}'
     input_tokens = 'llmledger_customer_tokens_total{job=~"$job",gen_ai_token_type="input"}'
     customer_cost = 'llmledger_customer_cost_USD_total{job=~"$job"}'
@@ -257,8 +258,12 @@ def overview() -> Board:
             [Target(f"({increase_in_range(errors)} or vector(0)) / {increase_in_range(calls)}",
                     instant=True)],
             w=4, h=4, unit="percentunit", options=STAT)
-    b.panel("stat", "Unpriced calls", "Calls to models with no known price: their cost is missing above.",
-            [Target(f"{increase_in_range(unpriced)} or vector(0)", instant=True)], w=4, h=4, options=STAT,
+    b.panel("stat", "Calls without a cost",
+            "Unpriced: calls to models (or endpoints) with no known price. No usage: successful calls whose "
+            "response reported no usage. Their cost is missing above.",
+            [Target(f"{increase_in_range(unpriced)} or vector(0)", instant=True, legend="unpriced"),
+             Target(f"{increase_in_range(no_usage)} or vector(0)", instant=True, legend="no usage")],
+            w=4, h=4, options=STAT,
             defaults={"decimals": 0, "thresholds": {"mode": "absolute", "steps": [
                 {"color": "green", "value": None}, {"color": "red", "value": 1}]}})
     b.panel("stat", "Input served from cache",
@@ -295,6 +300,15 @@ def overview() -> Board:
             "Models without a known price, with their call counts over the time range. "
             "Add them to the llmledger price overrides.",
             [Target(increase_in_range(unpriced, "gen_ai_provider_name, gen_ai_request_model") + " > 0",
+                    instant=True)],
+            w=12, h=8, options=TABLE, defaults={"decimals": 0},
+            transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}])
+    b.panel("table", "No-usage calls by model",
+            "Successful calls whose response reported no usage (llmledger.no_usage.calls), with their "
+            "counts over the time range: their cost is unknown. Typical cause: a stream from an "
+            "OpenAI-compatible server that sends usage only when asked (name it under `endpoints:` with "
+            "include_usage: true).",
+            [Target(increase_in_range(no_usage, "gen_ai_provider_name, gen_ai_request_model") + " > 0",
                     instant=True)],
             w=12, h=8, options=TABLE, defaults={"decimals": 0},
             transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}])

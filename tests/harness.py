@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmledger.config import Config
+from llmledger.endpoints import EndpointSettings, load_endpoints
 from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
 from llmledger.usage import CallRecord
 
@@ -63,6 +64,11 @@ class Harness:
         return total
 
 
+FAKE_ENDPOINTS: EndpointSettings = load_endpoints({"127.0.0.1": "openai"}, "tests/harness.py")[0]
+"""The fake provider listens on 127.0.0.1 and answers as OpenAI: named so, as an operator names a
+gateway in ``endpoints:`` (an unconfigured loopback endpoint is ``openai_compatible`` and unpriced)."""
+
+
 @contextmanager
 def instrumented(config: Config | None = None) -> Iterator[Harness]:
     exporter = InMemorySpanExporter()
@@ -73,7 +79,7 @@ def instrumented(config: Config | None = None) -> Iterator[Harness]:
     instrumentor = LLMLedgerInstrumentor()
     harness = Harness(exporter, reader, instrumentor)
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider,
-                            config=config or Config(), sinks=[harness])
+                            config=config or Config(endpoints=FAKE_ENDPOINTS), sinks=[harness])
     try:
         yield harness
     finally:

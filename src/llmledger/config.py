@@ -24,6 +24,8 @@ customers: {...}
 pricing: {...}                             # see llmledger.pricing (overrides, deployment map)
 limits: [...]                              # see llmledger.limits.rules (with limits_store,
                                            #   limits_fail_closed, limit_response)
+request_stream_usage: true                 # ask endpoints that honour it for stream usage
+endpoints: {...}                           # see llmledger.endpoints (host -> provider, prices)
 shutdown_timeout: 5                        # seconds shutdown()/exit waits for the last exports
 propagate_trace_context: false             # provider requests carry traceparent (third parties see it)
 flush_ledger_on_sigterm: true              # flush the ledger on SIGTERM, then the previous handler
@@ -41,6 +43,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from llmledger.endpoints import EndpointSettings, load_endpoints
 from llmledger.errors import ConfigError
 from llmledger.limits.rules import NO_RULES, LimitRules, load_limit_rules
 from llmledger.plans import PlanBook, load_plans
@@ -52,6 +55,7 @@ DEFAULT_CONFIG_FILE = "llmledger.yaml"
 _TOP_LEVEL_KEYS = {
     "service_name", "otlp_endpoint", "otlp_protocol", "ledger", "providers", "attribution",
     "plans", "customers", "pricing",
+    "endpoints", "request_stream_usage",
     # reliability (issue 18)
     "shutdown_timeout", "propagate_trace_context", "flush_ledger_on_sigterm",
 }
@@ -89,6 +93,9 @@ class Config:
     """Limit rules and their store; empty (falsy) = limits off, no work on the call path."""
     limit_response: int | None = None
     """HTTP status the ASGI/WSGI middleware answers ``LimitExceeded`` with (429), or None."""
+    # ---- endpoints (llmledger.endpoints) ----
+    request_stream_usage: bool = True
+    endpoints: EndpointSettings = field(default_factory=EndpointSettings)
     # reliability (issue 18)
     shutdown_timeout: float = 5.0
     """Seconds ``shutdown()`` (and interpreter exit) waits for the last exports; then it gives up."""
@@ -214,6 +221,7 @@ _SCALARS: tuple[tuple[str, tuple[str, ...], str, _Parser], ...] = (
     ("trust_inbound_baggage", ("attribution", "trust_inbound_baggage"),
      "LLMLEDGER_TRUST_INBOUND_BAGGAGE", _bool),
     ("propagate_baggage", ("attribution", "propagate_baggage"), "LLMLEDGER_PROPAGATE_BAGGAGE", _bool),
+    ("request_stream_usage", ("request_stream_usage",), "LLMLEDGER_REQUEST_STREAM_USAGE", _bool),
     # reliability (issue 18)
     ("shutdown_timeout", ("shutdown_timeout",), "LLMLEDGER_SHUTDOWN_TIMEOUT", _seconds),
     ("propagate_trace_context", ("propagate_trace_context",), "LLMLEDGER_PROPAGATE_TRACE_CONTEXT", _bool),
@@ -282,7 +290,7 @@ def load_config(
     source = str(path) if path is not None else "llmledger.init()"
 
     values: dict[str, Any] = {}
-    known_kwargs = {name for name, *_ in _SCALARS} | {"plans", "price_overrides", *_LIMIT_KEYS}
+    known_kwargs = {name for name, *_ in _SCALARS} | {"plans", "price_overrides", "endpoints", *_LIMIT_KEYS}
     unknown = set(overrides) - known_kwargs
     if unknown:
         raise ConfigError(f"unknown argument(s) {sorted(unknown)}", source="llmledger.init()")
@@ -299,6 +307,7 @@ def load_config(
     values["price_overrides"] = overrides.get("price_overrides") or load_price_overrides(
         data.get("pricing"), source)
     values.update(_limit_settings(data, env, overrides, source, values["plans"]))
+    values["endpoints"], values["price_overrides"] = _endpoints(data, source, env, overrides, values)
     return Config(config_file=str(path) if path else None, **values)
 
 
@@ -332,3 +341,27 @@ def _limit_settings(data: Mapping[str, Any], env: Mapping[str, str], overrides: 
             raise ConfigError(f"expected an HTTP error status such as 429, got {response!r}",
                               source=response_source, key="limit_response")
     return {"limits": rules, "limit_response": status}
+
+
+
+# ---- endpoints (llmledger.endpoints) ----------------------------------------------------------------
+def _endpoints(data: Mapping[str, Any], source: str, env: Mapping[str, str], overrides: Mapping[str, Any],
+               values: Mapping[str, Any]) -> tuple[EndpointSettings, PriceOverrides]:
+    """``endpoints=`` (a mapping as in the file), else ``LLMLEDGER_ENDPOINTS`` (``host=provider,...``),
+    else the file's ``endpoints:``; endpoint prices are appended to the price overrides."""
+    prices = values["price_overrides"]
+    if overrides.get("endpoints") is not None:
+        return load_endpoints(overrides["endpoints"], "llmledger.init()", prices)
+    if env.get("LLMLEDGER_ENDPOINTS"):
+        where = "environment variable LLMLEDGER_ENDPOINTS"
+        section: dict[str, str] = {}
+        for item in env["LLMLEDGER_ENDPOINTS"].split(","):
+            host, sep, provider = item.partition("=")
+            if not item.strip():
+                continue
+            if not sep:
+                raise ConfigError(f"expected host=provider items separated by commas, got {item!r}",
+                                  source=where, key="LLMLEDGER_ENDPOINTS")
+            section[host.strip()] = provider.strip()
+        return load_endpoints(section, where, prices)
+    return load_endpoints(data.get("endpoints"), source, prices)

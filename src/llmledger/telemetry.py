@@ -123,6 +123,9 @@ class Telemetry:
                                             drain, series_limit)
         self._unpriced = ExactSums.on(meter, "llmledger.unpriced.calls", "{call}",
                                       "Calls whose model has no known price.", drain, series_limit)
+        self._no_usage = ExactSums.on(meter, "llmledger.no_usage.calls", "{call}",
+                                      "Successful calls whose response reported no usage.", drain, series_limit)
+        self._no_usage_logged: set[tuple[str, str | None]] = set()
         self._dropped = meter.create_counter(
             "llmledger.records.dropped", unit="{record}", description="Call records llmledger dropped.")
         shared = _shared_observables.setdefault(meter, {})
@@ -260,6 +263,8 @@ class Telemetry:
                 attrs["llmledger.cost.output"] = float(cost.output)
         if cost.source:
             attrs["llmledger.cost.source"] = cost.source
+        if record.computed_cost is not None:  # the provider billed the call: our figure beside it
+            attrs["llmledger.cost.computed"] = float(record.computed_cost)
         if cost.matched_model:
             attrs["llmledger.cost.model"] = cost.matched_model
         if record.customer is not None:
@@ -321,7 +326,25 @@ class Telemetry:
                 "gen_ai.provider.name": record.provider,
                 "gen_ai.request.model": record.request_model or "",
             })
+        elif cost.status == "no_usage" and record.error_type is None:
+            self._count_no_usage(record)
         self._record_customer_metrics(record)
+
+    def _count_no_usage(self, record: CallRecord) -> None:
+        """A call that succeeded without usage has no cost: counted, and logged once per provider and
+        model (a failed call has none by nature and is counted as an error instead)."""
+        key = (record.provider, record.request_model)
+        self._no_usage.add(key, 1, lambda: {
+            "gen_ai.provider.name": record.provider,
+            "gen_ai.request.model": record.request_model or "",
+        })
+        if key not in self._no_usage_logged and len(self._no_usage_logged) < _ATTR_CACHE_LIMIT:
+            self._no_usage_logged.add(key)
+            logger.warning(
+                "llmledger: %s returned no usage for model %s (%s call to %s); such calls are recorded "
+                "as no_usage, with no cost, and counted in llmledger.no_usage.calls", record.provider,
+                record.request_model or "?", "a streamed" if record.stream else "a",
+                record.server_address or "?")
 
     def _record_customer_metrics(self, record: CallRecord) -> None:
         customer = record.customer

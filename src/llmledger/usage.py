@@ -150,6 +150,8 @@ class CallRecord:
     customer: CustomerContext | None = None
     first_chunk_time_ns: int | None = None
     error_type: str | None = None
+    computed_cost: Decimal | None = None
+    """When the cost is the provider's own bill (``cost.source == "provider"``): llmledger's figure."""
     trace_id: int = 0
     span_id: int = 0
 

@@ -32,6 +32,8 @@ limits:                           # cust-loss passes 80% of its revenue from its
   - plan: starter
     cost_share_of_revenue: 0.8
     action: warn
+endpoints:
+  127.0.0.1: openai          # the fake provider answers as OpenAI
 """
 
 

@@ -79,6 +79,13 @@ def test_calls_errors_and_unpriced_calls_are_counted(stack: Stack, workload: Wor
     assert by_label(stack.prometheus.query(
         f"sum by (gen_ai_request_model) (llmledger_unpriced_calls_total{{{JOB}}})"),
         "gen_ai_request_model") == {UNPRICED_MODEL: unpriced}
+    no_usage = Counter(s["attributes"]["gen_ai.request.model"] for s in spans
+                       if s["attributes"]["llmledger.cost.status"] == "no_usage"
+                       and "error.type" not in s["attributes"])
+    assert no_usage
+    assert by_label(stack.prometheus.query(
+        f"sum by (gen_ai_request_model) (llmledger_no_usage_calls_total{{{JOB}}})"),
+        "gen_ai_request_model") == {model: float(n) for model, n in no_usage.items()}
 
 
 def test_semconv_cost_histogram_agrees_with_the_per_customer_counter(stack: Stack, workload: Workload) -> None:

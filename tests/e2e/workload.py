@@ -61,6 +61,9 @@ def run_phase(oai: openai.OpenAI, claude: anthropic.Anthropic) -> None:
                                              extra_headers={**tokens(800, 120), "x-fake-chunks": "5"})
         for _ in stream:
             pass
+        # A response without usage (some OpenAI-compatible servers): no cost, counted as no_usage.
+        oai.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                    extra_headers={**tokens(100, 10), "x-fake-usage": "omit"})
     with llmledger.customer("cust-err", plan="pro", feature="search"):
         with contextlib.suppress(openai.RateLimitError):  # counted as a failed call
             oai.chat.completions.create(model="gpt-4o", messages=MESSAGES, extra_headers={"x-fake-status": "429"})

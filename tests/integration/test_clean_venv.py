@@ -44,7 +44,9 @@ def test_entry_point_app_in_clean_venv(clean_venv, fake_provider):
     result = subprocess.run(
         [str(clean_venv / "bin" / "opentelemetry-instrument"), str(python), str(APP)],
         capture_output=True, text=True, timeout=120,
-        env={**os.environ, "FAKE_PROVIDER_URL": fake_provider.url, "OTEL_TRACES_EXPORTER": "none",
+        # The fake provider on 127.0.0.1 answers as OpenAI: named so, as an operator names a gateway.
+        env={**os.environ, "FAKE_PROVIDER_URL": fake_provider.url, "LLMLEDGER_ENDPOINTS": "127.0.0.1=openai",
+             "OTEL_TRACES_EXPORTER": "none",
              "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"})
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)

@@ -184,6 +184,8 @@ def environment(clone: Path, fake_provider: object) -> dict[str, str]:
     bin_dir = clone / ".venv" / "bin"
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(clone / ".venv"),
                OPENAI_BASE_URL=f"{fake_provider.url}/v1", OPENAI_API_KEY="readme-test-key",  # type: ignore[attr-defined]
+               # the fake on 127.0.0.1 answers as OpenAI: named so, as a user names a proxy
+               LLMLEDGER_ENDPOINTS="127.0.0.1=openai",
                PYTHONIOENCODING="utf-8", NO_COLOR="1")
     return env
 

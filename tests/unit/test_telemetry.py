@@ -133,3 +133,37 @@ def test_after_close_calls_are_recorded_on_the_callers_thread():
     emit(telemetry, record("c1"))
     assert telemetry._queue.pending() == 0
     assert sum(p.value for p in points(reader, "llmledger.customer.calls")) == 1
+
+
+def test_no_usage_calls_counted_and_logged_once_per_provider_and_model(caplog):
+    import logging
+
+    telemetry, exporter, reader = make()
+
+    def no_usage(model, error=None):
+        return CallRecord(provider="deepseek", operation="chat", request_model=model, stream=True,
+                          start_time_ns=1_000_000_000, end_time_ns=1_500_000_000, error_type=error,
+                          server_address="api.deepseek.com")
+
+    with caplog.at_level(logging.WARNING, logger="llmledger.telemetry"):
+        for rec in (no_usage("deepseek-chat"), no_usage("deepseek-chat"), no_usage("deepseek-reasoner"),
+                    no_usage("deepseek-chat", error="RateLimitError")):  # a failed call: an error, not no_usage
+            emit(telemetry, rec)
+        telemetry.flush()
+    counts = {p.attributes["gen_ai.request.model"]: p.value for p in points(reader, "llmledger.no_usage.calls")}
+    assert counts == {"deepseek-chat": 2, "deepseek-reasoner": 1}
+    assert {p.attributes["gen_ai.provider.name"] for p in points(reader, "llmledger.no_usage.calls")} == {"deepseek"}
+    logged = [r.getMessage() for r in caplog.records if "returned no usage" in r.getMessage()]
+    assert len(logged) == 2 and "deepseek-chat" in logged[0] and "api.deepseek.com" in logged[0]
+    assert all(s.attributes["llmledger.cost.status"] == "no_usage" for s in exporter.get_finished_spans())
+
+
+def test_provider_billed_call_keeps_the_computed_figure():
+    telemetry, exporter, _reader = make()
+    rec = record("c1", cost="0.0391")
+    rec.cost = Cost("priced", Decimal("0.0391"), source="provider")
+    rec.computed_cost = Decimal("0.038")
+    emit(telemetry, rec)
+    attrs = exporter.get_finished_spans()[0].attributes
+    assert attrs["llmledger.cost.source"] == "provider"
+    assert attrs["gen_ai.usage.cost"] == 0.0391 and attrs["llmledger.cost.computed"] == 0.038

@@ -151,7 +151,7 @@ def _period_text(report: Report, style: Style) -> str:
 
 def _cost(row: ReportRow) -> str:
     """The cost; ``*`` marks a cost that leaves out calls with no known price."""
-    return render.money(row.cost) + ("*" if row.totals.unpriced_calls else "")
+    return render.money(row.cost) + ("*" if row.totals.unpriced_calls or row.totals.no_usage_calls else "")
 
 
 def _cost_bar(row: ReportRow, style: Style) -> str:
@@ -189,11 +189,13 @@ def _usage_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
     largest = max((row.cost for row in report.rows), default=Decimal(0))
     total_cost = report.total.cost
     show_unpriced = report.total.totals.unpriced_calls > 0
+    show_no_usage = report.total.totals.no_usage_calls > 0
     show_errors = report.total.totals.error_calls > 0
     extras = money_columns(report)
     columns = [Column(report.by, "left"), Column("calls"), Column("input"), Column("output"),
                Column("cost"), *(column for column, _ in extras), Column("share")]
-    columns += [Column("unpriced")] * show_unpriced + [Column("errors")] * show_errors
+    columns += [Column("unpriced")] * show_unpriced + [Column("no usage")] * show_no_usage
+    columns += [Column("errors")] * show_errors
     columns.append(Column("cost", "left"))
 
     def cells(row: ReportRow, with_bar: bool) -> list[str]:
@@ -203,6 +205,7 @@ def _usage_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
                   render.tokens(totals.output_tokens), _cost(row), *(cell(row) for _, cell in extras),
                   render.percent(share)]
         values += [render.integer(totals.unpriced_calls)] * show_unpriced
+        values += [render.integer(totals.no_usage_calls)] * show_no_usage
         values += [render.integer(totals.error_calls)] * show_errors
         fraction = float(row.cost / largest) if largest else 0.0
         values.append(render.bar(fraction, BAR_WIDTH, style) if with_bar else "")
@@ -280,6 +283,10 @@ def _notes(report: Report, config: Config | None) -> list[str]:
     if unpriced:
         notes.append(f"* {render.integer(unpriced)} call(s) to models with no known price are NOT in "
                      "the cost (see --by model; add their price under `pricing:` in the config)")
+    no_usage = report.total.totals.no_usage_calls
+    if no_usage:
+        notes.append(f"* {render.integer(no_usage)} call(s) whose response reported no usage are NOT in the "
+                     "cost (see --by model and the llmledger log)")
     if report.has_revenue and report.total.revenue is None:
         where = f" in {config.config_file}" if config is not None and config.config_file else ""
         notes.append(f"no revenue known{where}: configure plans: and customers: (see --config) to see "

@@ -29,6 +29,7 @@ from llmledger.config import Config
 from llmledger.demo.clock import SimulatedClockSink
 from llmledger.demo.driver import Clients, anthropic_available, openai_available
 from llmledger.demo.scenario import POWER_USER, PlannedCall, month_days, plan_month, plans_config, previous_month
+from llmledger.endpoints import load_endpoints
 from llmledger.errors import LLMLedgerError
 from llmledger.fake_provider import FakeProviderServer
 from llmledger.ledger import is_postgres, open_ledger_sink, redact, sqlite_path
@@ -37,6 +38,9 @@ from llmledger.plans import PlanBook, load_plans
 
 SERVICE_NAME = "llmledger-demo"
 DEFAULT_LEDGER = "llmledger-demo.db"
+FAKE_PROVIDER_ENDPOINTS = load_endpoints({"127.0.0.1": "openai"}, "llmledger demo")[0]
+"""The demo's fake provider listens on 127.0.0.1 and answers as OpenAI (and Anthropic, whose SDK
+llmledger names by its client)."""
 
 
 class DemoError(LLMLedgerError):
@@ -176,7 +180,7 @@ def run_demo(options: DemoOptions, *, tracer_provider: Any = None, meter_provide
     sink = SimulatedClockSink(open_ledger_sink(options.ledger, service_name=SERVICE_NAME))
     # Only the SDKs the demo calls: importing every installed SDK would double its run time.
     config = Config(service_name=SERVICE_NAME, plans=plans, otlp_endpoint=options.otlp_endpoint,
-                    providers=frozenset({"openai", "anthropic"}))
+                    providers=frozenset({"openai", "anthropic"}), endpoints=FAKE_PROVIDER_ENDPOINTS)
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, config=config,
                             sinks=[sink])
     sink.bind_telemetry(instrumentor.telemetry)

@@ -16,6 +16,8 @@
 | ``x-fake-model`` | model name to report (default: the requested one) |
 | ``x-fake-service-tier`` | service tier to report |
 | ``x-fake-raw-usage`` | JSON sent verbatim as a JSON answer's ``usage`` / ``usageMetadata`` |
+| ``x-fake-usage-extra`` | OpenAI shapes: a JSON object merged into ``usage`` (e.g. ``{"cost": 0.0012}``) |
+| ``x-fake-stream-usage`` | OpenAI chat streams: ``always`` sends the usage chunk even when not asked |
 Token counts follow the OTel meaning (input includes cache, output includes reasoning); each
 provider's route converts them to that provider's own accounting.
 """
@@ -45,6 +47,9 @@ class Script:
     chunks: int = 3
     model: str | None = None
     service_tier: str | None = None
+    usage_extra: str | None = None
+    """JSON object text merged into an OpenAI-shaped usage object (provider-reported costs)."""
+    stream_usage: str | None = None
     usage_json: str | None = None
 
     @property
@@ -88,6 +93,8 @@ def script_for(request: FakeRequest, default_output: int | None = None) -> Scrip
         chunks=_int(request, "x-fake-chunks", 3) or 3,
         model=request.header("x-fake-model"),
         service_tier=request.header("x-fake-service-tier"),
+        usage_extra=request.header("x-fake-usage-extra"),
+        stream_usage=request.header("x-fake-stream-usage"),
         usage_json=request.header("x-fake-usage-json"),
     )
 

@@ -4,6 +4,7 @@ legacy completions, and the same under Azure's ``/openai/deployments/{name}/...`
 from __future__ import annotations
 
 import base64
+import json
 import struct
 import time
 import uuid
@@ -35,6 +36,7 @@ def chat_usage(script: Script) -> dict[str, Any]:
     if script.usage_mode == "malformed":
         return {"prompt_tokens": "lots", "completion_tokens": {"n": 3}, "total_tokens": None}
     return {
+        **usage_extra(script),
         "prompt_tokens": script.input_tokens,
         "completion_tokens": script.output_tokens,
         "total_tokens": script.input_tokens + script.output_tokens,
@@ -43,6 +45,11 @@ def chat_usage(script: Script) -> dict[str, Any]:
         "completion_tokens_details": {"reasoning_tokens": script.reasoning_tokens, "audio_tokens": 0,
                                       "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
     }
+
+
+def usage_extra(script: Script) -> dict[str, Any]:
+    """Fields some providers add to OpenAI's usage object (OpenRouter ``cost``, xAI ``cost_in_usd_ticks``)."""
+    return dict(json.loads(script.usage_extra)) if script.usage_extra else {}
 
 
 def include_usage(body: dict[str, Any]) -> bool:
@@ -57,7 +64,8 @@ def _chat(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeRes
     created = int(time.time())
     tier = script.service_tier or body.get("service_tier") or "default"
     if body.get("stream"):
-        return FakeResponse.event_stream(_chat_chunks(script, model, ident, created, tier, include_usage(body)),
+        usage_chunk = include_usage(body) or script.stream_usage == "always"
+        return FakeResponse.event_stream(_chat_chunks(script, model, ident, created, tier, usage_chunk),
                                          script.fail_after)
     payload: dict[str, Any] = {
         "id": ident, "object": "chat.completion", "created": created, "model": model,
@@ -97,6 +105,7 @@ def _responses_usage(script: Script) -> dict[str, Any] | None:
     if script.usage_mode == "malformed":
         return {"input_tokens": -5, "output_tokens": "many", "total_tokens": 0}
     return {
+        **usage_extra(script),
         "input_tokens": script.input_tokens,
         "input_tokens_details": {"cached_tokens": script.cached_tokens,
                                  "cache_write_tokens": script.cache_write_tokens},

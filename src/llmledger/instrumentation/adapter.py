@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
@@ -84,6 +85,8 @@ class ResponseInfo:
     finish_reasons: tuple[str, ...] = ()
     modifiers: PriceModifiers | None = None
     """Price modifiers reported by the response; they win over the request's."""
+    provider_cost: Decimal | None = None
+    """The provider's own bill for the call in USD, when its response carries it (OpenRouter, xAI)."""
 
 
 class StreamHandler(ABC):

@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from llmledger import attribution, propagation
+from llmledger import attribution, endpoints, propagation
 from llmledger.config import Config, load_config
 from llmledger.instrumentation.adapter import PatchTarget, ProviderAdapter
 from llmledger.instrumentation.lifecycle import Lifecycle
@@ -88,6 +88,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         config: Config = kwargs.get("config") or load_config()
         attribution.use_baggage_policy(attribution.BaggagePolicy(
             propagate_baggage=config.propagate_baggage, trust_inbound_baggage=config.trust_inbound_baggage))
+        endpoints.configure(config.endpoints, request_stream_usage=config.request_stream_usage)
         propagation.configure(config.propagate_trace_context)
         sinks: Sequence[RecordSink] = kwargs.get("sinks") or ()
         pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
@@ -158,5 +159,6 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self.limits is not None:
             self.limits.close()
             self.limits = None
+        endpoints.configure(endpoints.EndpointSettings())
         if self.telemetry is not None:
             self.telemetry.close()  # records the queued metric points, stops the worker

@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from llmledger import propagation
 from llmledger.attribution import current_customer
+from llmledger.endpoints import provider_billed
 from llmledger.instrumentation.adapter import (
     MalformedUsage,
     PatchTarget,
@@ -91,6 +92,9 @@ class Call:
                 record.cost = self._pricer.price(
                     record.provider, record.response_model or record.request_model, record.usage,
                     record.modifiers, at)
+            if info is not None and info.provider_cost is not None:
+                record.computed_cost = record.cost.total
+                record.cost = provider_billed(record.cost, info.provider_cost)
         except Exception:
             logger.debug("llmledger: could not complete the call record", exc_info=True)
         self._telemetry.record(self.record, self.span)

@@ -45,6 +45,7 @@ class GroupTotals:
     """Exact sum of the priced calls' costs."""
     unpriced_calls: int = 0
     no_usage_calls: int = 0
+    """Successful calls whose response reported no usage (a failed call counts as an error)."""
     error_calls: int = 0
     first_at: datetime | None = None
     last_at: datetime | None = None
@@ -121,7 +122,7 @@ _AGGREGATES = (
     "SUM(cache_write_tokens)",
     "SUM(reasoning_tokens)",
     "SUM(CASE WHEN cost_status = 'unpriced' THEN 1 ELSE 0 END)",
-    "SUM(CASE WHEN cost_status = 'no_usage' THEN 1 ELSE 0 END)",
+    "SUM(CASE WHEN cost_status = 'no_usage' AND error_type IS NULL THEN 1 ELSE 0 END)",
     "SUM(CASE WHEN error_type IS NOT NULL THEN 1 ELSE 0 END)",
     "MIN(started_at)",
     "MAX(started_at)",

@@ -39,7 +39,8 @@ def row_dict(row: ReportRow, by: ReportBy, *, cache: bool = False, what_if: bool
         calls=totals.calls, input_tokens=totals.input_tokens, output_tokens=totals.output_tokens,
         cache_read_tokens=totals.cache_read_tokens, cache_write_tokens=totals.cache_write_tokens,
         reasoning_tokens=totals.reasoning_tokens, cost_usd=plain(totals.cost),
-        unpriced_calls=totals.unpriced_calls, error_calls=totals.error_calls)
+        unpriced_calls=totals.unpriced_calls, no_usage_calls=totals.no_usage_calls,
+        error_calls=totals.error_calls)
     if by in ("customer", "plan"):
         data.update(revenue_usd=plain(row.revenue), base_revenue_usd=plain(row.base_revenue),
                     overage_revenue_usd=plain(row.overage_revenue), margin_usd=plain(row.margin),

@@ -66,7 +66,7 @@ class Rollup:
         raw_keys = {"model": "COALESCE(request_model, response_model, '')"}
         keys = [raw_keys.get(key, f"COALESCE({key}, '')") for key in self.keys]
         sums = ["COUNT(*)", *(f"COALESCE(SUM({c}), 0)" for c in SUMS[1:6]),
-                "SUM(cost_status = 'unpriced')", "SUM(cost_status = 'no_usage')",
+                "SUM(cost_status = 'unpriced')", "SUM(cost_status = 'no_usage' AND error_type IS NULL)",
                 "SUM(error_type IS NOT NULL)", "SUM(cost_usd IS NOT NULL AND cost_pusd IS NULL)",
                 f"COALESCE(SUM(cost_pusd / {PICO_PER_USD}), 0)", f"COALESCE(SUM(cost_pusd % {PICO_PER_USD}), 0)"]
         fill = (f"INSERT INTO {self.table} SELECT substr(started_at, 1, 10), {', '.join(keys)}, "
@@ -138,7 +138,7 @@ def add_rows(db: sqlite3.Connection, rows: Sequence[LedgerRow], started: Sequenc
         counts = (
             1, row.input_tokens or 0, row.output_tokens or 0, row.cache_read_tokens or 0,
             row.cache_write_tokens or 0, row.reasoning_tokens or 0,
-            int(row.cost_status == "unpriced"), int(row.cost_status == "no_usage"),
+            int(row.cost_status == "unpriced"), int(row.cost_status == "no_usage" and row.error_type is None),
             int(row.error_type is not None), int(row.cost_usd is not None and pico is None),
         )
         for rollup in ROLLUPS:

@@ -27,6 +27,7 @@ _SEMCONV_TO_GENAI: dict[str, str] = {
     "deepseek": "deepseek",
     "perplexity": "perplexity",
     "x_ai": "x-ai",
+    "moonshot_ai": "moonshotai",
 }
 
 # Providers whose audio tokens are always billed at their own rate: when genai-prices has no audio

@@ -189,7 +189,8 @@ def test_init_records_real_sdk_calls(ledger_url: str, fake_provider: FakeProvide
     tracer_provider = TracerProvider(resource=Resource.create({"service.name": "billing-api"}))
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     config = tmp_path / "llmledger.yaml"
-    config.write_text("providers: [openai]\n")
+    # The fake provider on 127.0.0.1 answers as OpenAI: named so, as an operator names a gateway.
+    config.write_text("providers: [openai]\nendpoints:\n  127.0.0.1: {provider: openai}\n")
     llmledger.init(config_file=str(config), ledger=ledger_url, tracer_provider=tracer_provider,
                    meter_provider=MeterProvider())
     try:

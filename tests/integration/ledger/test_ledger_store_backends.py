@@ -57,7 +57,8 @@ def test_every_grouping(ledger_url: str) -> None:
     assert by_model[("openai", "o3")].reasoning_tokens == 900
     assert by_model[("openai", "gpt-4o-mini")].cache_read_tokens == 512
     gpt4o = by_model[("openai", "gpt-4o")]
-    assert (gpt4o.calls, gpt4o.error_calls, gpt4o.no_usage_calls, gpt4o.cost) == (1, 1, 1, Decimal(0))
+    # a failed call is an error, not a no-usage call (no_usage counts successful calls without usage)
+    assert (gpt4o.calls, gpt4o.error_calls, gpt4o.no_usage_calls, gpt4o.cost) == (1, 1, 0, Decimal(0))
     assert set(by_feature) == {("summarize",), ("chat",), (None,)}
     assert by_feature[("chat",)].calls == 2  # the failed call was a chat call too
     assert {key: g.calls for key, g in by_day.items()} == {("2026-10-01",): 2, ("2026-10-03",): 2}

@@ -181,6 +181,33 @@ def test_errors(ledger: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
         main(["report", "--since", "yesterday"])
 
 
+def test_no_usage_calls_shown_next_to_unpriced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    start = OCT_1 + 9 * 3_600 * 10**9
+
+    def call(model: str, cost: Cost, usage: Usage | None, error: str | None = None) -> CallRecord:
+        return CallRecord(provider="deepseek", operation="chat", request_model=model, stream=True,
+                          start_time_ns=start, end_time_ns=start + 10**9, usage=usage, cost=cost, error_type=error)
+
+    records = [call("deepseek-chat", Cost("priced", Decimal("0.004")), Usage(1_000, 100)),
+               call("deepseek-chat", Cost("no_usage"), None), call("deepseek-chat", Cost("no_usage"), None),
+               call("deepseek-chat", Cost("no_usage"), None, error="RateLimitError"),  # an error, not no_usage
+               call("my-model", Cost("unpriced"), Usage(10, 1))]
+    with open_store(str(tmp_path / "ledger.db")) as store:
+        store.insert([row_from_record(record) for record in records])
+    for since in ("2026-10-01", "2026-10-01T09:00:00"):  # the daily rollup, then the calls table
+        data = _json(capsys, "--db", str(tmp_path / "ledger.db"), "--by", "model", "--since", since,
+                     "--until", "2026-10-02")
+        by_model = {row["model"]: row for row in data["rows"]}
+        assert by_model["deepseek/deepseek-chat"]["no_usage_calls"] == 2
+        assert by_model["deepseek/deepseek-chat"]["error_calls"] == 1
+        assert data["total"]["no_usage_calls"] == 2 and data["total"]["unpriced_calls"] == 1
+    code, out, _ = _run(capsys, "--db", str(tmp_path / "ledger.db"), "--by", "model", "--since", "2026-10-01",
+                        "--until", "2026-10-02")
+    assert code == 0
+    assert "no usage" in out and "unpriced" in out
+    assert "2 call(s) whose response reported no usage are NOT in the cost" in out
 def test_what_if_in_table_json_and_csv(ledger: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ("--db", str(ledger), "--config", "plans.yaml", "--what-if", "claude-sonnet-4-5=claude-haiku-4-5")
     data = _json(capsys, *args)

@@ -4,11 +4,13 @@ Chat completions (``create``/``parse``), Responses (``create``/``parse``), embed
 completions, sync and async. ``parse`` bypasses ``create`` in the SDK, so both are patched; the
 ``.stream()`` helpers go through ``create(stream=True)`` and are covered by it.
 
-Streamed chat only reports usage when asked (``stream_options.include_usage``): llmledger asks on
-the user's behalf and hides the extra usage-only chunk, so the user sees exactly the chunks they
-would have seen (``include_usage`` is decided in ``request_info``, the one place that changes a
-request). Raw-response calls (``with_raw_response``/``with_streaming_response``) are sent exactly
-as the user made them; reading their body records them (``instrumentation/raw_responses.py``). A
+The provider is the one the client's base URL points to (:mod:`llmledger.endpoints`: DeepSeek,
+OpenRouter, xAI, Azure ... or ``openai_compatible``, unpriced, for endpoints it cannot name). Streamed
+chat from OpenAI reports usage only when asked (``stream_options.include_usage``): for endpoints known
+to honour that, llmledger asks on the user's behalf and hides the extra usage-only chunk, so the user
+sees exactly the chunks they would have seen; elsewhere it reads the usage the server sends.
+Raw-response calls (``with_raw_response``/``with_streaming_response``) are sent exactly as the user
+made them; reading their body records them (``instrumentation/raw_responses.py``). A
 regional-processing host (``eu.api.openai.com``) is a price modifier (``region``).
 """
 
@@ -18,6 +20,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from llmledger.endpoints import Endpoint, client_endpoint
 from llmledger.instrumentation.adapter import (
     PatchTarget,
     ProviderAdapter,
@@ -30,7 +33,6 @@ from llmledger.instrumentation.providers._common import (
     RawResponses,
     chat_completion_info,
     chat_usage,
-    client_server,
     int_field,
     raw_mode,
     reported_tier,
@@ -61,15 +63,6 @@ def _targets() -> tuple[PatchTarget, ...]:
     return tuple(targets)
 
 
-def _provider_name(client: Any) -> str:
-    names = {cls.__name__ for cls in type(client).__mro__}
-    if names & {"AzureOpenAI", "AsyncAzureOpenAI"}:
-        return "azure.ai.openai"
-    if names & {"BedrockOpenAI", "AsyncBedrockOpenAI"}:
-        return "aws.bedrock"
-    return "openai"
-
-
 def processing_region(host: str | None) -> str | None:
     """The region of an OpenAI regional-processing host (``eu.api.openai.com`` -> ``eu``), else None."""
     if host is None or not host.endswith(_REGIONAL_SUFFIX):
@@ -95,13 +88,22 @@ def responses_usage(usage: Any) -> Usage | None:
 
 def _responses_info(response: Any, request: RequestInfo) -> ResponseInfo:
     statuses = getattr(response, "status", None)
-    return ResponseInfo(
-        usage=responses_usage(getattr(response, "usage", None)),
+    usage = getattr(response, "usage", None)
+    return _with_provider_cost(ResponseInfo(
+        usage=responses_usage(usage),
         response_model=getattr(response, "model", None),
         response_id=getattr(response, "id", None),
         finish_reasons=(statuses,) if isinstance(statuses, str) else (),
         modifiers=reported_tier(getattr(response, "service_tier", None), request.modifiers),
-    )
+    ), request, usage)
+
+
+def _with_provider_cost(info: ResponseInfo, request: RequestInfo, usage: Any) -> ResponseInfo:
+    """The provider's own bill, for endpoints whose responses carry it."""
+    endpoint: Endpoint | None = request.state.get("endpoint")
+    if endpoint is not None and endpoint.reported_cost is not None and usage is not None:
+        info.provider_cost = endpoint.reported_cost(usage)
+    return info
 
 
 class ChatStreamHandler(ChatChunksHandler):
@@ -128,6 +130,9 @@ class ChatStreamHandler(ChatChunksHandler):
             return False
         self._usage = usage
         return self._hide_usage_chunk
+
+    def result(self) -> ResponseInfo:
+        return _with_provider_cost(super().result(), self._request, self._usage)
 
 
 _RESPONSE_END_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -160,18 +165,18 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
 
     def request_info(self, target: PatchTarget, instance: Any, args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> RequestInfo:
-        client = getattr(instance, "_client", None)
-        address, port = client_server(getattr(client, "base_url", None))
+        endpoint = client_endpoint(getattr(instance, "_client", None))
         tier = kwargs.get("service_tier")
-        region = processing_region(address)
+        region = processing_region(endpoint.address) if endpoint.provider == "openai" else None
         modifiers = PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS
         request = RequestInfo(
-            provider=_provider_name(client), model=kwargs.get("model"),
-            stream=kwargs.get("stream") is True, server_address=address, server_port=port,
+            provider=endpoint.provider, model=kwargs.get("model"),
+            stream=kwargs.get("stream") is True, server_address=endpoint.address, server_port=endpoint.port,
             modifiers=modifiers if region is None else replace(modifiers, region=region))
         raw = raw_mode(kwargs)
         request.state["raw"] = raw
-        if request.stream and target.kind in {"chat", "completions"} and raw is None:
+        request.state["endpoint"] = endpoint
+        if request.stream and endpoint.stream_usage and target.kind in {"chat", "completions"} and raw is None:
             options = kwargs.get("stream_options")
             if not (isinstance(options, dict) and options.get("include_usage") is True):
                 merged = dict(options) if isinstance(options, dict) else {}
@@ -183,8 +188,10 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
     def body_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         if target.kind == "responses":
             return _responses_info(result, request)
-        return chat_completion_info(result, chat_usage(getattr(result, "usage", None)),
+        usage = getattr(result, "usage", None)
+        info = chat_completion_info(result, chat_usage(usage),
                                     reported_tier(getattr(result, "service_tier", None), request.modifiers))
+        return _with_provider_cost(info, request, usage)
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         if target.kind == "responses":
