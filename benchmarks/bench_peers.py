@@ -75,7 +75,7 @@ def stream_body(chunks: int) -> bytes:
     return b"".join(b"data: " + json.dumps(p).encode() + b"\n\n" for p in parts) + b"data: [DONE]\n\n"
 
 
-def workload(scenario: str) -> Callable[[], None]:
+def workload(scenario: str) -> Callable[[], object]:
     """One call of the scenario through the real SDK (patched or not: whatever is installed now)."""
     import httpx2
     import openai
@@ -100,7 +100,7 @@ def workload(scenario: str) -> Callable[[], None]:
     client = openai.OpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
                            http_client=httpx2.Client(transport=transport))
     if scenario == "sync":
-        return lambda: client.chat.completions.create(model="gpt-4o", messages=MSG)  # type: ignore[arg-type,func-returns-value]
+        return lambda: client.chat.completions.create(model="gpt-4o", messages=MSG)  # type: ignore[arg-type]
 
     def stream() -> None:
         for _ in client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True):  # type: ignore[arg-type]
@@ -123,6 +123,7 @@ def child(contender: str, mode: str, scenario: str, calls: int) -> None:
     tracer_provider.add_span_processor(BatchSpanProcessor(DropExporter()))
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     settle: Callable[[], None] = lambda: None  # noqa: E731
+    fn: Callable[[], object]
     if contender == "floor":
         fn = reference_call(tracer_provider, meter_provider)
     elif contender == "llmledger":
