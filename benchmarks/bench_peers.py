@@ -49,9 +49,9 @@ PEER_PACKAGE = "opentelemetry-instrumentation-openai-v2==2.4b0"
 PEER_DEPENDENCIES = ("opentelemetry-util-genai==1.1b0",)
 SHARED_PINS = ("openai", "httpx", "httpx2", "opentelemetry-api", "opentelemetry-sdk", "opentelemetry-instrumentation",
                "opentelemetry-semantic-conventions")
-# (warm-up, short, long) calls per scenario: enough difference to swamp the noise, few enough for
-# callgrind (~50x slower than native) on a loaded 2-core machine
-CALLS = {"sync": (20, 10, 50), "async": (20, 10, 50), "stream100": (3, 2, 8), "stream1": (20, 10, 50)}
+# (warm-up, counted) calls per scenario: enough to swamp the noise, few enough for callgrind (~50x
+# slower than native; start-up, the same in both runs, is most of a run)
+CALLS = {"sync": (10, 40), "async": (10, 40), "stream100": (2, 5), "stream1": (10, 40)}
 CONTENDERS = ("llmledger", "openai-v2")
 MSG = [{"role": "user", "content": "hi"}]
 USAGE = {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
@@ -124,6 +124,7 @@ def child(contender: str, mode: str, scenario: str, calls: int) -> None:
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     settle: Callable[[], None] = lambda: None  # noqa: E731
     fn: Callable[[], object]
+    restore: Callable[[], object] = lambda: None  # noqa: E731
     if contender == "floor":
         fn = reference_call(tracer_provider, meter_provider)
     elif contender == "llmledger":
@@ -147,20 +148,21 @@ def child(contender: str, mode: str, scenario: str, calls: int) -> None:
         def settle() -> None:  # the worker records the queued calls on its own thread
             while telemetry._queue.pending():
                 time.sleep(0.01)
-        if mode == "restored":
-            instrumentor.uninstrument()
-            settle = lambda: None  # noqa: E731
+        restore = instrumentor.uninstrument
     else:
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
         peer = OpenAIInstrumentor()
         peer.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
         fn = workload(scenario)
-        if mode == "restored":
-            peer.uninstrument()
-    for _ in range(CALLS[scenario][0]):
+        restore = peer.uninstrument
+    for _ in range(CALLS[scenario][0]):  # patched in both modes: the same warm-up work
         fn()
     settle()
+    if mode == "restored":  # the SDK alone from here (the floor: nothing at all)
+        restore()
+        settle = lambda: None  # noqa: E731
+        fn = (lambda: None) if contender == "floor" else fn
     gc.collect()
     gc.disable()
     for _ in range(calls):
@@ -224,51 +226,52 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def main() -> None:
+def main(scenarios: list[str]) -> None:
     if shutil.which("valgrind") is None:
         sys.exit("bench_peers: valgrind is not installed (apt-get install valgrind)")
     pythons = {"llmledger": Path(sys.executable), "openai-v2": peer_python(), "floor": Path(sys.executable)}
-    jobs = [(c, m, s) for s in CALLS for c in CONTENDERS for m in ("patched", "restored")] + [
-        ("floor", "patched", "sync")]
+    jobs = [(c, m, s) for s in scenarios for c in CONTENDERS for m in ("patched", "restored")] + [
+        ("floor", m, "sync") for m in ("patched", "restored")]
     started = time.monotonic()
     for contender in CONTENDERS:  # fills the bytecode cache before the counted runs
         subprocess.run([str(pythons[contender]), __file__, "--child", contender, "patched", "sync", "1"],
                        check=True, env=child_env())
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2) as pool:
-        runs = {(c, m, s, n): pool.submit(count, pythons[c], c, m, s, n, Path(tmp))
-                for c, m, s in jobs for n in CALLS[s][1:]}
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(int(os.environ.get("BENCH_JOBS", "2"))) as pool:
+        runs = {(c, m, s): pool.submit(count, pythons[c], c, m, s, CALLS[s][1], Path(tmp)) for c, m, s in jobs}
         counts = {key: future.result() for key, future in runs.items()}
+    report(counts, scenarios, time.monotonic() - started)
 
-    def per_call(c: str, m: str, s: str) -> tuple[float, float]:
-        _, short, long = CALLS[s]
-        return tuple((counts[c, m, s, long][i] - counts[c, m, s, short][i]) / (long - short)  # type: ignore[return-value]
-                     for i in (0, 1))
 
+def report(counts: dict[tuple[str, str, str], tuple[int, int]], scenarios: list[str], seconds: float) -> None:
     def cost(c: str, s: str) -> tuple[float, float]:
-        patched, restored = per_call(c, "patched", s), per_call(c, "restored", s)
-        return patched[0] - restored[0], patched[1] - restored[1]
+        patched, restored = counts[c, "patched", s], counts[c, "restored", s]
+        return (patched[0] - restored[0]) / CALLS[s][1], (patched[1] - restored[1]) / CALLS[s][1]
 
-    table = {(c, s): cost(c, s) for c in CONTENDERS for s in CALLS}
-    for c in CONTENDERS:
-        table[c, "chunk"] = tuple((table[c, "stream100"][i] - table[c, "stream1"][i]) / 99  # type: ignore[assignment]
-                                  for i in (0, 1))
-    floor = per_call("floor", "patched", "sync")
+    table = {(c, s): cost(c, s) for c in CONTENDERS for s in scenarios}
     names = {"sync": "sync chat call", "async": "async chat call", "stream100": "100-chunk stream",
-             "stream1": "1-chunk stream", "chunk": "per extra chunk"}
+             "stream1": "1-chunk stream"}
+    if "stream100" in scenarios and "stream1" in scenarios:
+        names["chunk"] = "per extra chunk"
+        for c in CONTENDERS:
+            table[c, "chunk"] = ((table[c, "stream100"][0] - table[c, "stream1"][0]) / 99,
+                                 (table[c, "stream100"][1] - table[c, "stream1"][1]) / 99)
+    floor = cost("floor", "sync")
     lines = [
         f"Instructions per call added to openai {version('openai')} (callgrind; {time.strftime('%Y-%m-%d')}, "
         f"Python {sys.version.split()[0]}; {PEER_PACKAGE.replace('==', ' ')} in gen_ai_latest_experimental mode)",
-        "patched minus restored; (long - short) calls / difference, after the same warm-up; calls per scenario "
-        + ", ".join(f"{s} {b}/{c} after {a}" for s, (a, b, c) in CALLS.items()), "",
+        "(patched run - restored run) / calls; both runs instrument and warm up alike, the restored one "
+        "uninstruments before its counted calls; calls per scenario: "
+        + ", ".join(f"{s} {CALLS[s][1]} after {CALLS[s][0]}" for s in scenarios), "",
         f"{'':<20} {'llmledger all':>14} {'openai-v2 all':>14} {'ratio':>6}   {'llmledger caller':>16} "
         f"{'openai-v2 caller':>16} {'ratio':>6}"]
     for s, name in names.items():
-        own, peer = table["llmledger", s], table["openai-v2", s]
-        lines.append(f"{name:<20} {own[1]:>14,.0f} {peer[1]:>14,.0f} {own[1] / peer[1]:>6.2f}   "
-                     f"{own[0]:>16,.0f} {peer[0]:>16,.0f} {own[0] / peer[0]:>6.2f}")
+        if (s in scenarios) or s == "chunk":
+            own, peer = table["llmledger", s], table["openai-v2", s]
+            lines.append(f"{name:<20} {own[1]:>14,.0f} {peer[1]:>14,.0f} {own[1] / peer[1]:>6.2f}   "
+                         f"{own[0]:>16,.0f} {peer[0]:>16,.0f} {own[0] / peer[0]:>6.2f}")
     lines += ["", f"floor (1 span, 15 attributes, 5 metric points, no SDK): {floor[1]:,.0f} in all, "
               f"{floor[0]:,.0f} on the calling thread",
-              f"run time {time.monotonic() - started:.0f} s"]
+              f"run time {seconds:.0f} s (load average {os.getloadavg()[0]:.0f} at the end)"]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -284,4 +287,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     else:
-        main()
+        main([s for s in sys.argv[1:] if s in CALLS] or list(CALLS))
