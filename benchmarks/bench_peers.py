@@ -6,22 +6,24 @@ everything, metrics into a reader that is never collected during the run. Scenar
 call, an async chat call, a 100-chunk stream and a 1-chunk stream (their difference / 99 is the
 cost of one extra chunk).
 
-Counting is bench_instructions.py's: each child Python runs under valgrind's callgrind, every
-thread counted (``--separate-threads``: the calling thread is also reported apart), once with
-SHORT and once with LONG calls after the same warm-up; (LONG - SHORT) / (LONG - SHORT calls) is
-one call, start-up and imports cancelled out. An instrumentation's cost is the patched run minus
-the restored run (instrumented, then uninstrumented, in the same venv), so the SDK's own work
-cancels out too. The floor is DESIGN.md's yardstick alone: one span with 15 attributes plus 5
-metric points, no SDK.
+Counting is bench_instructions.py's callgrind, every thread counted (``--separate-threads``; the
+calling thread is also reported apart), with two child runs per (contender, scenario) that
+instrument and warm up alike; the "restored" run then uninstruments before its counted calls.
+(patched - restored) / calls is one call's cost: start-up, imports, warm-up and the SDK's own work
+cancel out (two runs per cell instead of bench_instructions.py's four). The floor is DESIGN.md's
+yardstick alone: one span with 15 attributes plus 5 metric points, no SDK.
 
 openai-v2 runs in its own uv virtualenv under ``~/.cache/llmledger-bench/peers`` (created on the
-first run with the same openai, httpx2 and OpenTelemetry SDK versions as this project's
+first run with the same openai, httpx, httpx2 and OpenTelemetry versions as this project's
 ``constraints.txt``), in its latest semantic-conventions mode
 (``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``, as its documentation says), no
 content capture (its default).
 
-Run: ``.venv/bin/python benchmarks/bench_peers.py`` (needs valgrind and uv; about 8 minutes on a
-loaded 2-core machine; writes benchmarks/results/peers.txt).
+Run: ``.venv/bin/python benchmarks/bench_peers.py [sync async stream100 stream1]`` (default: all;
+needs valgrind and uv; writes benchmarks/results/peers.txt). 18 callgrind runs of a child Python,
+``BENCH_JOBS`` (default 2) at a time; each is a few CPU-minutes, mostly start-up, which the same in
+both runs of a cell cancels out. Not yet timed to completion: on the shared 2-core VM at load 25 a
+run got 4% of a core.
 """
 
 from __future__ import annotations
