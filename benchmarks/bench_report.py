@@ -2,8 +2,10 @@
 
 Builds a SQLite ledger of one million calls (2,000 customers on three plans, twelve models,
 eight features, thirty days; 0.5% unpriced, 1% failed) through the store's own insert path, then
-times each report: per customer (with revenue and margin), plan, model, feature and day, one
-customer's days, and the command line end to end (a fresh process, imports included). Each figure
+times each report: per customer (with revenue and margin, overage, cache savings and plan advice),
+plan, model, feature and day, one customer's days, the customer report with one ``--what-if``
+(claude-sonnet-4-6=claude-haiku-4-5), and the command line end to end (a fresh process, imports
+included), with and without the what-if. A fifth of the calls read the prompt cache. Each figure
 is the best of three runs (the least disturbed by other processes); the first run is shown too.
 The totals are checked against the exact sum of the generated costs.
 
@@ -29,6 +31,7 @@ from pathlib import Path
 from llmledger.ledger import LedgerStore, open_store
 from llmledger.ledger.plans import PlanBook, load_plans
 from llmledger.ledger.report import Report, build_report
+from llmledger.ledger.repricing import parse_what_if
 from llmledger.ledger.schema import LedgerRow
 
 RESULTS = Path(__file__).parent / "results" / "report.txt"
@@ -39,10 +42,13 @@ MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("openai", "o3"), ("o
           ("gcp.gemini", "gemini-2.5-flash"), ("mistral_ai", "mistral-large-latest")]
 FEATURES = ["chat", "summarize", "search", "doc-qa", "analysis", "translate", "classify", "agent"]
 PLANS = ("starter", "pro", "business")
+WHAT_IF_SPEC = "claude-sonnet-4-6=claude-haiku-4-5"
+WHAT_IF = parse_what_if(WHAT_IF_SPEC)
 
 
 def _plans(customers: int) -> PlanBook:
-    return load_plans({"starter": {"monthly_usd": 19}, "pro": {"monthly_usd": 99},
+    return load_plans({"starter": {"monthly_usd": 19, "included_usd": 5, "overage_markup": "1.3"},
+                       "pro": {"monthly_usd": 99, "included_tokens": 20_000_000, "overage_usd_per_mtok": 4},
                        "business": {"monthly_usd": 499}},
                       {f"cust-{i:05d}": {"plan": PLANS[i % 3]} for i in range(customers)}, "bench")
 
@@ -71,6 +77,7 @@ def fill(store: LedgerStore, rows: int, customers: int, seed: int = 1) -> tuple[
             customer = rng.randrange(customers)
             provider, model = MODELS[rng.randrange(len(MODELS))]
             tokens_in, tokens_out = rng.randint(100, 60_000), rng.randint(10, 4_000)
+            cached = rng.randint(0, tokens_in // 2) if rng.random() < 0.2 else 0
             roll = rng.random()
             if roll < 0.005:
                 cost, status, error = None, "unpriced", None
@@ -86,7 +93,8 @@ def fill(store: LedgerStore, rows: int, customers: int, seed: int = 1) -> tuple[
                 base, started_at=START + timedelta(seconds=rng.randrange(seconds)), provider=provider,
                 request_model=model, response_model=model, customer_id=f"cust-{customer:05d}",
                 plan=PLANS[customer % 3], feature=FEATURES[rng.randrange(len(FEATURES))],
-                input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost, cost_status=status,
+                input_tokens=tokens_in, output_tokens=tokens_out, cache_read_tokens=cached,
+                cost_usd=cost, cost_status=status,
                 error_type=error))
         started = time.perf_counter()
         store.insert(batch)
@@ -117,6 +125,7 @@ def bench(url: str, plans: PlanBook, expected: Decimal, label: str) -> list[str]
             ("one customer, by day", lambda: build_report(store, plans, "day", customer="cust-00042")),
             ("one week, by customer", lambda: build_report(
                 store, plans, "customer", since=START + timedelta(days=7), until=START + timedelta(days=14))),
+            ("by customer + one what-if", lambda: build_report(store, plans, "customer", what_ifs=[WHAT_IF])),
         ]
         for name, run in cases:
             first, best, report = _best(run)
@@ -145,16 +154,18 @@ def main() -> None:
                    "batches of 50,000); totals checked exact against the generated costs")
         out += bench(path, plans, expected, "SQLite, in process (build_report)")
         config = Path(folder) / "plans.yaml"
-        config.write_text("plans: {starter: {monthly_usd: 19}, pro: {monthly_usd: 99}, business: "
+        config.write_text("plans: {starter: {monthly_usd: 19, included_usd: 5, overage_markup: 1.3}, pro: "
+                          "{monthly_usd: 99, included_tokens: 20000000, overage_usd_per_mtok: 4}, business: "
                           "{monthly_usd: 499}}\n")
-        times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "llmledger.cli", "report", "--db", path, "--config",
-                            str(config)], check=True, stdout=subprocess.DEVNULL)
-            times.append(time.perf_counter() - started)
-        out.append(f"  {'llmledger report (new process)':<32} best {min(times):6.3f} s   first "
-                   f"{times[0]:6.3f} s   (imports included)")
+        for name, extra in (("llmledger report (new process)", []),
+                            ("  ... --what-if (new process)", ["--what-if", WHAT_IF_SPEC])):
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "llmledger.cli", "report", "--db", path, "--config",
+                                str(config), *extra], check=True, stdout=subprocess.DEVNULL)
+                times.append(time.perf_counter() - started)
+            out.append(f"  {name:<32} best {min(times):6.3f} s   first {times[0]:6.3f} s   (imports included)")
     if args.postgres:
         with open_store(args.postgres) as store:
             if store.count():

@@ -485,6 +485,15 @@ def economics() -> Board:
             [Target(rate_of(tokens, "customer_id, gen_ai_token_type"),
                     legend="{{customer_id}} {{gen_ai_token_type}}")],
             w=12, h=8, options=LEGEND_TABLE)
+    cache_savings = f"llmledger_customer_cache_savings_USD_total{{{CUSTOMER}}}"
+    b.panel("table", "Saved by prompt caching, by customer and feature",
+            "llmledger.customer.cache_savings over the time range: what the cached input tokens would have "
+            "cost at the plain input price minus what they cost.",
+            [Target(increase_in_range(cache_savings, "customer_id, app_feature"), instant=True)],
+            w=12, h=8, unit="currencyUSD", defaults=USD,
+            options={**TABLE, "sortBy": [{"displayName": "Value", "desc": True}]},
+            transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}],
+            overrides=trace_link)
     b.raw_panel({
         "type": "table",
         "title": "Recent traces of $customer (Jaeger)",

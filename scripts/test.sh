@@ -28,6 +28,7 @@ if [ -f scripts/backends/install.sh ]; then
   export LLMLEDGER_E2E=1
 fi
 
+bash scripts/chromium.sh && export LLMLEDGER_REQUIRE_CHROMIUM=1  # HTML report test (headless Chromium)
 echo "==> ruff"
 .venv/bin/ruff check src tests benchmarks
 echo "==> mypy"

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -28,9 +28,13 @@ from opentelemetry.trace import (
     TracerProvider,
 )
 
+from llmledger.ledger.month_to_date import MonthToDate, cache_savings
 from llmledger.ledger.plans import PlanBook
 from llmledger.metric_queue import MetricQueue
 from llmledger.usage import CallRecord, CustomerContext
+
+if TYPE_CHECKING:
+    from llmledger.pricing.engine import Pricer
 
 logger = logging.getLogger("llmledger.telemetry")
 
@@ -109,6 +113,7 @@ class Telemetry:
         customer_allow_list: frozenset[str] | None = None,
         sinks: Sequence[RecordSink] = (),
         version: str = "0",
+        pricer: Pricer | None = None,
     ) -> None:
         self.tracer: Tracer = trace.get_tracer(SCOPE, version, tracer_provider=tracer_provider)
         from opentelemetry import metrics
@@ -152,7 +157,14 @@ class Telemetry:
             "llmledger.records.dropped", unit="{record}", description="Call records llmledger dropped.")
         meter.create_observable_gauge(
             "llmledger.customer.revenue", callbacks=[self._observe_revenue], unit="USD",
-            description="Monthly revenue of each customer, from the configured plans.")
+            description="Monthly revenue of each customer, from the configured plans, plus this "
+                        "month's overage past the plan's allowance.")
+        # ---- overage and cache savings (ledger.month_to_date) ----
+        self._pricer = pricer
+        self._month_to_date = MonthToDate(self._plans)
+        self._cache_savings = ExactSums(meter, "llmledger.customer.cache_savings", "USD",
+                                        "What cached input would have cost uncached minus what it cost.",
+                                        drain)
 
     # ---- customers on metrics: bounded ---------------------------------------------------------
     def metric_customer_id(self, customer_id: str, plan: str | None) -> str:
@@ -179,13 +191,15 @@ class Telemetry:
             label = self.metric_customer_id(account.id, account.plan)
             if label != OTHER_CUSTOMER:
                 reported.add(account.id)
-                yield Observation(float(account.monthly_usd),
+                overage = self._month_to_date.overage(account.id, account.plan)
+                yield Observation(float(account.monthly_usd + overage),
                                   {"customer.id": account.id, "customer.plan": account.plan})
         for customer_id, plan in list(self._seen_customers.items()):
             if customer_id in reported or plan is None:
                 continue
             revenue = self._plans.revenue(customer_id, plan)
             if revenue is not None:
+                revenue += self._month_to_date.overage(customer_id, plan)
                 yield Observation(float(revenue), {"customer.id": customer_id, "customer.plan": plan})
 
     # ---- spans -----------------------------------------------------------------------------------
@@ -355,6 +369,12 @@ class Telemetry:
                     "gen_ai.provider.name": record.provider,
                     "gen_ai.request.model": record.request_model or "",
                 })
+        if customer is not None:
+            self._month_to_date.add(customer.id, plan, record)
+        saved = cache_savings(record, self._pricer)
+        if saved:
+            self._cache_savings.add((customer_id, plan_label, feature), saved, lambda: {
+                "customer.id": customer_id, "customer.plan": plan_label, "app.feature": feature or ""})
         usage = record.usage
         if usage is None:
             return

@@ -56,6 +56,8 @@ SHELL: dict[str, str | NotRun] = {
     "llmledger report --by model --month 2026-10": RUN,
     "llmledger report --customer cust-123 --by day --since 2026-10-01 --until 2026-10-15": RUN,
     "llmledger report --format json > margins.json": RUN,
+    "llmledger report --what-if claude-sonnet-4-6=claude-haiku-4-5": RUN,
+    "llmledger report --format html > margins.html": RUN,
     "llmledger doctor": RUN,
     "docker compose up -d": NotRun("needs Docker, which CI does not have; docker-compose.yml must parse"),
     "bash scripts/demo.sh --otlp-endpoint http://127.0.0.1:4317": NotRun(
@@ -260,6 +262,9 @@ def test_the_report_commands(ran: dict[str, subprocess.CompletedProcess[str]], c
     assert [row["customer"] for row in margins["rows"]] == ["cust-123"]
     assert Decimal("0.6") < Decimal(margins["rows"][0]["revenue_usd"]) < Decimal("0.7")  # 19 / 28..31
     assert "ledger" in ran["llmledger doctor"].stdout
+    assert "What if: claude-sonnet-4-6=claude-haiku-4-5" in ran[
+        "llmledger report --what-if claude-sonnet-4-6=claude-haiku-4-5"].stdout
+    assert "Content-Security-Policy" in (clone / "margins.html").read_text()
 
 
 def test_console_blocks_print_what_the_readme_shows(ran: dict[str, subprocess.CompletedProcess[str]]) -> None:

@@ -23,11 +23,12 @@ from typing import Any, TextIO
 from llmledger.cli.doctor import endpoint_address
 from llmledger.cli.render import Style, integer
 from llmledger.cli.report import format_report, parse_month
+from llmledger.cli.report_html import html_reports, render_html
 from llmledger.demo import DEFAULT_LEDGER, INSTALL_HINT, DemoOptions, DemoResult, run_demo
 from llmledger.demo.driver import anthropic_available, openai_available
 from llmledger.demo.scenario import CUSTOMERS, PLANS, POWER_USER
 from llmledger.errors import LLMLedgerError
-from llmledger.ledger import open_store, redact
+from llmledger.ledger import LedgerStore, is_postgres, open_store, redact, sqlite_path
 from llmledger.ledger.report import Report, build_report
 
 
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
                                        until=result.until)
             by_feature = build_report(store, result.plans, "feature", since=result.since,
                                       until=result.until)
+            html_path = _write_html(store, result, by_customer)
     except LLMLedgerError as exc:
         err.write(f"llmledger demo: error: {exc}\n")
         return 2
@@ -103,12 +105,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
                   f"({_failures(result)}); no report, since nothing was answered\n")
         return 1
     if args.format == "json":
-        json.dump({"demo": _summary(result), "report": by_customer.to_dict()}, out, indent=2)
+        summary = {**_summary(result), "html_report": str(html_path)}
+        json.dump({"demo": summary, "report": by_customer.to_dict()}, out, indent=2)
         out.write("\n")
         return status
     out.write(_outcome(result, style) + "\n\n")
     out.write(format_report(by_customer, style) + "\n\n")
     out.write(format_report(by_feature, style, title="Where the money goes, by feature") + "\n\n")
+    out.write(f"The same report as one web page (open it in a browser, or e-mail it): {html_path}\n\n")
     out.write(_next_steps(result, by_customer) + "\n")
     if endpoint:
         out.write(_otlp_note(endpoint, result) + "\n")
@@ -116,6 +120,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         err.write(f"llmledger demo: {integer(result.unexpected_failures)} call(s) failed unexpectedly "
                   f"({_failures(result)}): the report above misses their cost\n")
     return status
+
+
+def _write_html(store: LedgerStore, result: DemoResult, by_customer: Report) -> Path:
+    """The HTML report next to the ledger: ``llmledger-demo.db`` -> ``llmledger-demo.html``."""
+    ledger = result.ledger
+    folder_of = Path(result.config_file) if is_postgres(ledger) else sqlite_path(ledger)
+    path = folder_of.with_suffix(".html").resolve()
+    path.write_text(render_html(html_reports(store, result.plans, by_customer)), encoding="utf-8")
+    return path
 
 
 def _intro(endpoint: str | None, use_anthropic: bool) -> str:

@@ -18,10 +18,14 @@ from typing import Any, TextIO
 
 from llmledger.cli import render
 from llmledger.cli.render import Column, Style
+from llmledger.cli.report_html import html_reports, render_html
+from llmledger.cli.report_sections import money_columns, sections
 from llmledger.config import Config, load_config
 from llmledger.errors import LLMLedgerError
 from llmledger.ledger import LedgerNotFound, open_store
-from llmledger.ledger.report import REPORT_BY, REVENUE_BASIS, Report, ReportRow, build_report, row_dict
+from llmledger.ledger.report import REPORT_BY, REVENUE_BASIS, Report, ReportRow, build_report
+from llmledger.ledger.report_data import row_dict
+from llmledger.ledger.repricing import WhatIf, WhatIfError, parse_what_if
 
 DEFAULT_LEDGER = "llmledger.db"
 BAR_WIDTH = 20
@@ -44,9 +48,21 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--month", type=parse_month, metavar="YYYY-MM",
                         help="one calendar month (instead of --since/--until)")
     parser.add_argument("--customer", metavar="ID", help="only this customer")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--what-if", dest="what_if", action="append", type=_what_if, default=[],
+                        metavar="[FEATURE:]FROM=TO",
+                        help="re-price FROM's recorded tokens at model TO's current rates (only the "
+                        "calls of FEATURE if given); may be repeated")
+    parser.add_argument("--format", choices=("table", "csv", "json", "html"), default="table",
+                        help="html: one self-contained page (inline CSS and SVG, no network)")
     parser.add_argument("--limit", type=int, metavar="N", help="table: show only the first N rows")
     parser.set_defaults(func=run)
+
+
+def _what_if(text: str) -> WhatIf:
+    try:
+        return parse_what_if(text)
+    except WhatIfError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_time(text: str) -> datetime:
@@ -79,7 +95,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         config = load_config(args.config)
         with open_store(args.db or config.ledger or DEFAULT_LEDGER, create=False) as store:
             report = build_report(store, config.plans, args.by, since=since, until=until,
-                                  customer=args.customer)
+                                  customer=args.customer, what_ifs=args.what_if,
+                                  overrides=config.price_overrides)
+            if args.format == "html":
+                pages = html_reports(store, config.plans, report, config.price_overrides)
     except LedgerNotFound as exc:
         print(f"llmledger report: {exc}. Point --db at your ledger (the `ledger:` setting of your "
               "app), or run `llmledger demo` to create one.", file=sys.stderr)
@@ -92,6 +111,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         out.write("\n")
     elif args.format == "csv":
         out.write(to_csv(report))
+    elif args.format == "html":
+        out.write(render_html(pages))
     else:
         out.write(format_report(report, Style.for_stream(out), limit=args.limit, config=config) + "\n")
     return 0
@@ -99,8 +120,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def to_csv(report: Report) -> str:
     """One line per row (no total line: a spreadsheet sums the columns itself)."""
-    rows = [row_dict(row, report.by) for row in report.rows]
-    fields = list(row_dict(report.total, report.by))
+    flags = {"cache": report.cache is not None, "what_if": report.what_if is not None}
+    rows = [row_dict(row, report.by, **flags) for row in report.rows]
+    fields = list(row_dict(report.total, report.by, **flags))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -138,22 +160,20 @@ def _money_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
                                                                             list[str]]:
     first = "customer" if report.by == "customer" else "plan"
     second = Column("plan", "left") if report.by == "customer" else Column("customers")
+    extras = money_columns(report)
     columns = [Column("", "left"), Column(first, "left"), second, Column("calls"), Column("tokens"),
-               Column("cost"), Column("revenue"), Column("margin"), Column("margin %"),
-               Column("cost / revenue", "left")]
+               Column("cost"), *(column for column, _ in extras), Column("revenue"), Column("margin"),
+               Column("margin %"), Column("cost / revenue", "left")]
 
-    def cells(row: ReportRow, flag: str) -> list[str]:
-        middle = (row.plan or "—") if report.by == "customer" else str(row.customers or 0)
+    def cells(row: ReportRow, flag: str, middle: str, bar: str) -> list[str]:
         return [flag, row.key, middle, render.integer(row.totals.calls), render.tokens(row.totals.tokens),
-                _cost(row), render.money(row.revenue), render.money(row.margin),
-                render.percent(row.margin_pct), _cost_bar(row, style)]
+                _cost(row), *(cell(row) for _, cell in extras), render.money(row.revenue),
+                render.money(row.margin), render.percent(row.margin_pct), bar]
 
-    body = [cells(row, "!" if row.unprofitable else "") for row in rows]
-    total = report.total
-    footer = ["", "total", "", render.integer(total.totals.calls), render.tokens(total.totals.tokens),
-              _cost(total), render.money(total.revenue), render.money(total.margin),
-              render.percent(total.margin_pct), ""]
-    return columns, body, footer
+    body = [cells(row, "!" if row.unprofitable else "",
+                  (row.plan or "—") if report.by == "customer" else str(row.customers or 0),
+                  _cost_bar(row, style)) for row in rows]
+    return columns, body, cells(report.total, "", "", "")
 
 
 def _usage_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[list[Column], list[list[str]],
@@ -162,8 +182,9 @@ def _usage_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
     total_cost = report.total.cost
     show_unpriced = report.total.totals.unpriced_calls > 0
     show_errors = report.total.totals.error_calls > 0
+    extras = money_columns(report)
     columns = [Column(report.by, "left"), Column("calls"), Column("input"), Column("output"),
-               Column("cost"), Column("share")]
+               Column("cost"), *(column for column, _ in extras), Column("share")]
     columns += [Column("unpriced")] * show_unpriced + [Column("errors")] * show_errors
     columns.append(Column("cost", "left"))
 
@@ -171,7 +192,8 @@ def _usage_rows(report: Report, rows: list[ReportRow], style: Style) -> tuple[li
         totals = row.totals
         share = row.cost * 100 / total_cost if total_cost else None
         values = [row.key, render.integer(totals.calls), render.tokens(totals.input_tokens),
-                  render.tokens(totals.output_tokens), _cost(row), render.percent(share)]
+                  render.tokens(totals.output_tokens), _cost(row), *(cell(row) for _, cell in extras),
+                  render.percent(share)]
         values += [render.integer(totals.unpriced_calls)] * show_unpriced
         values += [render.integer(totals.error_calls)] * show_errors
         fraction = float(row.cost / largest) if largest else 0.0
@@ -199,8 +221,17 @@ def format_report(report: Report, style: Style, *, limit: int | None = None,
                                highlight=[row.unprofitable for row in rows])]
     if limit is not None and len(report.rows) > limit:
         lines.append(style.dim(f"... {len(report.rows) - limit} more row(s); use --limit to see more"))
-    lines += ["", *_notes(report, config)]
+    blocks, notes = sections(report, style)
+    if blocks:
+        lines += ["", *blocks]
+    lines += ["", *_notes(report, config), *notes]
     return "\n".join(lines).rstrip()
+
+
+def _allowance_used(row: ReportRow) -> int:
+    if row.allowance is not None:
+        return row.totals.tokens * 100 // (row.allowance or 1)
+    return int(row.cost * 100 // (row.included_usd or 1))
 
 
 def _notes(report: Report, config: Config | None) -> list[str]:
@@ -211,10 +242,12 @@ def _notes(report: Report, config: Config | None) -> list[str]:
         details = ", ".join(f"{row.key} ({render.money(row.margin)})" for row in losing[:5])
         notes.append(f"{len(losing)} unprofitable {noun} at list prices: {details}"
                      + (" ..." if len(losing) > 5 else ""))
-    over = [row for row in report.rows if row.over_allowance]
-    if over:
-        details = ", ".join(f"{row.key} ({row.totals.tokens * 100 // (row.allowance or 1)}%)" for row in over[:5])
-        notes.append(f"over their plan's included tokens: {details}")
+    for unit in ("tokens", "USD"):
+        over = [row for row in report.rows
+                if row.over_allowance and (row.allowance is not None) == (unit == "tokens")]
+        if over:
+            details = ", ".join(f"{row.key} ({_allowance_used(row)}%)" for row in over[:5])
+            notes.append(f"over their plan's included {unit}: {details}")
     unpriced = report.total.totals.unpriced_calls
     if unpriced:
         notes.append(f"* {render.integer(unpriced)} call(s) to models with no known price are NOT in "

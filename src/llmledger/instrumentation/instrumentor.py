@@ -85,11 +85,12 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         attribution.settings.propagate_baggage = config.propagate_baggage
         attribution.settings.trust_inbound_baggage = config.trust_inbound_baggage
         sinks: Sequence[RecordSink] = kwargs.get("sinks") or ()
+        pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
         self.telemetry = Telemetry(
             kwargs.get("tracer_provider"), kwargs.get("meter_provider"), plans=config.plans,
             customer_cap=config.metric_customer_cap,
-            customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__)
-        pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
+            customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__,
+            pricer=pricer)
         self._lifecycle = Lifecycle(self.telemetry, pricer)
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:

@@ -6,7 +6,9 @@ a ledger applies the missing ones in order, all in one transaction, under a lock
 the same ledger at once migrate it once. A ledger written by a newer llmledger is refused rather
 than half-understood.
 
-Never edit a released migration: append a new one.
+Never edit a released migration: append a new one. The calls table's columns come from
+``schema.LedgerRow`` (declared once): version 1 creates the columns marked ``since`` 1, and a
+migration that adds columns runs ``schema.add_columns(dialect, its version)``.
 """
 
 from __future__ import annotations
@@ -16,80 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmledger.errors import ConfigError
+from llmledger.ledger.schema import create_table
 from llmledger.ledger.sqlite_rollups import ROLLUPS
 
 VERSION_TABLE = "schema_version"
-
-_SQLITE_V1 = """
-CREATE TABLE llm_calls (
-    id INTEGER PRIMARY KEY,
-    started_at TEXT NOT NULL,            -- UTC, 'YYYY-MM-DD HH:MM:SS.ffffff' (sorts as time)
-    duration_s REAL NOT NULL,
-    time_to_first_chunk_s REAL,
-    trace_id TEXT,
-    span_id TEXT,
-    service_name TEXT,
-    provider TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    request_model TEXT,
-    response_model TEXT,
-    response_id TEXT,
-    stream INTEGER NOT NULL,
-    service_tier TEXT,
-    customer_id TEXT,
-    plan TEXT,
-    feature TEXT,
-    user_id TEXT,
-    input_tokens INTEGER,
-    output_tokens INTEGER,
-    cache_read_tokens INTEGER,
-    cache_write_tokens INTEGER,
-    cache_write_1h_tokens INTEGER,
-    reasoning_tokens INTEGER,
-    cost_usd TEXT,                       -- exact decimal; NULL unless cost_status = 'priced'
-    cost_input_usd TEXT,
-    cost_output_usd TEXT,
-    cost_status TEXT NOT NULL,
-    cost_source TEXT,
-    priced_model TEXT,
-    error_type TEXT
-)"""
-
-_POSTGRES_V1 = """
-CREATE TABLE llm_calls (
-    id BIGSERIAL PRIMARY KEY,
-    started_at TIMESTAMPTZ NOT NULL,
-    duration_s DOUBLE PRECISION NOT NULL,
-    time_to_first_chunk_s DOUBLE PRECISION,
-    trace_id TEXT,
-    span_id TEXT,
-    service_name TEXT,
-    provider TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    request_model TEXT,
-    response_model TEXT,
-    response_id TEXT,
-    stream BOOLEAN NOT NULL,
-    service_tier TEXT,
-    customer_id TEXT,
-    plan TEXT,
-    feature TEXT,
-    user_id TEXT,
-    input_tokens BIGINT,
-    output_tokens BIGINT,
-    cache_read_tokens BIGINT,
-    cache_write_tokens BIGINT,
-    cache_write_1h_tokens BIGINT,
-    reasoning_tokens BIGINT,
-    cost_usd NUMERIC,                    -- exact; NULL unless cost_status = 'priced'
-    cost_input_usd NUMERIC,
-    cost_output_usd NUMERIC,
-    cost_status TEXT NOT NULL,
-    cost_source TEXT,
-    priced_model TEXT,
-    error_type TEXT
-)"""
-
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -117,8 +49,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "calls table, indexed by time",
-        sqlite=(_SQLITE_V1, "CREATE INDEX llm_calls_started_at ON llm_calls (started_at)"),
-        postgres=(_POSTGRES_V1, "CREATE INDEX llm_calls_started_at ON llm_calls (started_at)"),
+        sqlite=(create_table("sqlite", 1), "CREATE INDEX llm_calls_started_at ON llm_calls (started_at)"),
+        postgres=(create_table("postgres", 1), "CREATE INDEX llm_calls_started_at ON llm_calls (started_at)"),
     ),
     Migration(
         2,

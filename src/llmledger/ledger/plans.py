@@ -3,8 +3,9 @@
 ```yaml
 plans:
   free: {monthly_usd: 0}
-  starter: {monthly_usd: 19, included_tokens: 2000000}
-  pro: {monthly_usd: 99}
+  starter: {monthly_usd: 19, included_tokens: 2000000, overage_usd_per_mtok: 4}
+  pro: {monthly_usd: 99, included_usd: 60, overage_markup: 1.5}
+  metered: {monthly_usd: 0, overage_markup: 1.3}    # pure usage-based: no allowance
 customers:
   cust-123: {plan: starter}
   cust-big: {plan: pro, monthly_usd: 250}   # negotiated revenue overrides the plan price
@@ -15,8 +16,12 @@ A customer seen in calls but not listed here gets the plan named on the call
 Revenue over a period (``llmledger report``) is prorated by calendar month: each calendar month
 the period overlaps contributes its monthly price times the share of that month covered, so a
 whole month is exactly the monthly price (28, 30 or 31 days alike) and 15 days of a 30-day month
-are half of it. The result is rounded to the cent. Included token allowances are prorated the
-same way.
+are half of it. The result is rounded to the cent. Included allowances (``included_tokens`` or
+``included_usd``) are prorated the same way.
+
+Overage: usage past the allowance is billed at ``overage_usd_per_mtok`` (USD per million tokens
+over) or at cost times ``overage_markup``; a plan with an overage price and no allowance bills all
+of its usage that way. See :mod:`llmledger.ledger.billing` for the arithmetic.
 """
 
 from __future__ import annotations
@@ -34,6 +39,16 @@ class Plan:
     name: str
     monthly_usd: Decimal
     included_tokens: int | None = None
+    included_usd: Decimal | None = None
+    """An allowance in USD of LLM cost (instead of tokens)."""
+    overage_usd_per_mtok: Decimal | None = None
+    """Price of the tokens past the allowance, in USD per million tokens."""
+    overage_markup: Decimal | None = None
+    """Or: the cost of the usage past the allowance times this factor."""
+
+    @property
+    def bills_overage(self) -> bool:
+        return self.overage_usd_per_mtok is not None or self.overage_markup is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +148,30 @@ def _mapping(value: object, source: str, key: str) -> Mapping[str, object]:
     return value
 
 
+_PLAN_FIELDS = frozenset({"monthly_usd", "included_tokens", "included_usd", "overage_usd_per_mtok",
+                          "overage_markup"})
+
+
+def _overage_terms(spec: Mapping[str, object], source: str, key: str) -> dict[str, Decimal | None]:
+    """``included_usd``, ``overage_usd_per_mtok`` and ``overage_markup``, checked together."""
+    terms = {name: _money(spec[name], source, f"{key}.{name}") if spec.get(name) is not None else None
+             for name in ("included_usd", "overage_usd_per_mtok", "overage_markup")}
+    if terms["overage_usd_per_mtok"] is not None and terms["overage_markup"] is not None:
+        raise ConfigError("give overage_usd_per_mtok or overage_markup, not both", source=source,
+                          key=f"{key}.overage_markup")
+    if terms["included_usd"] is not None and spec.get("included_tokens") is not None:
+        raise ConfigError("give included_tokens or included_usd, not both", source=source,
+                          key=f"{key}.included_usd")
+    return terms
+
+
 def load_plans(plans: object, customers: object, source: str) -> PlanBook:
     """Parse the ``plans:`` and ``customers:`` sections (already YAML-decoded)."""
     parsed: dict[str, Plan] = {}
     for name, spec in _mapping(plans or {}, source, "plans").items():
         key = f"plans.{name}"
         spec = _mapping(spec, source, key)
-        unknown = set(spec) - {"monthly_usd", "included_tokens"}
+        unknown = set(spec) - _PLAN_FIELDS
         if unknown:
             raise ConfigError(f"unknown field(s) {sorted(unknown)}", source=source, key=key)
         if "monthly_usd" not in spec:
@@ -150,7 +182,7 @@ def load_plans(plans: object, customers: object, source: str) -> PlanBook:
             raise ConfigError(f"expected a non-negative integer, got {included!r}",
                               source=source, key=f"{key}.included_tokens")
         parsed[str(name)] = Plan(str(name), _money(spec["monthly_usd"], source, f"{key}.monthly_usd"),
-                                 included)
+                                 included, **_overage_terms(spec, source, key))
     accounts: dict[str, CustomerAccount] = {}
     for cid, spec in _mapping(customers or {}, source, "customers").items():
         key = f"customers.{cid}"

@@ -12,21 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from llmledger.errors import ConfigError
-from llmledger.ledger import migrations
-from llmledger.ledger.queries import (
-    AGGREGATE_COUNT,
-    Dialect,
-    Filters,
-    Grouping,
-    GroupTotals,
-    aggregate_sql,
-    key_columns,
-    totals_from_row,
-)
+from llmledger.ledger import migrations, queries
+from llmledger.ledger.queries import Filters, Grouping, GroupTotals
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
 from llmledger.ledger.store import LedgerStore, redact
+from llmledger.ledger.usage_groups import Dimension, UsageGroup, group_from_row, usage_groups_sql
 
-_DIALECT = Dialect(placeholder="%s", day_expr="(started_at AT TIME ZONE 'UTC')::date",
+_DIALECT = queries.Dialect(placeholder="%s", day_expr="(started_at AT TIME ZONE 'UTC')::date",
                    cost_sum="SUM(cost_usd)")
 _COPY = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
 # Any fixed number: serialises concurrent migrations of the same database.
@@ -88,11 +80,15 @@ class PostgresStore(LedgerStore):
                 copy.write_row(row.values())
 
     def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
-        keys = len(key_columns(grouping, _DIALECT))
-        sql, params = aggregate_sql(grouping, filters, _DIALECT, _same)
-        totals = []
-        for row in self._db.execute(sql, params).fetchall():
-            cost = row[keys + AGGREGATE_COUNT]
-            totals.append(totals_from_row(row, keys, Decimal(cost or 0), _utc))
-        return totals
+        keys = len(queries.key_columns(grouping, _DIALECT))
+        sql, params = queries.aggregate_sql(grouping, filters, _DIALECT, _same)
+        return [queries.totals_from_row(row, keys, Decimal(row[keys + queries.AGGREGATE_COUNT] or 0), _utc)
+                for row in self._db.execute(sql, params).fetchall()]
 
+
+    def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
+                     models: Sequence[str] | None = None, cached_only: bool = False,
+                     dimension: Dimension = "customer") -> list[UsageGroup]:
+        sql, params = usage_groups_sql(filters, _DIALECT, _same, thresholds, models, cached_only,
+                                       ("SUM(cost_usd)",), dimension=dimension)
+        return [group_from_row(row, Decimal(row[-1] or 0)) for row in self._db.execute(sql, params).fetchall()]

@@ -7,14 +7,28 @@ customers listed in the config count for the whole period even without calls (th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Literal
 
+from llmledger.ledger.billing import Bill, PlanAdvice, advise, customer_bill
 from llmledger.ledger.plans import PlanBook, months_covered
 from llmledger.ledger.queries import Filters, Grouping, GroupTotals
+from llmledger.ledger.repricing import (
+    CacheSavings,
+    RateCards,
+    Saving,
+    WhatIf,
+    both_dimensions,
+    cache_cards,
+    cache_savings,
+    cache_savings_from,
+)
 from llmledger.ledger.store import LedgerStore
+from llmledger.ledger.whatif import WhatIfLine, WhatIfResult, sources, what_if, what_if_cards, what_if_from
+from llmledger.pricing.overrides import PriceOverrides
 
 ReportBy = Literal["customer", "plan", "model", "feature", "day"]
 REPORT_BY: tuple[ReportBy, ...] = ("customer", "plan", "model", "feature", "day")
@@ -22,7 +36,8 @@ UNATTRIBUTED = "(unattributed)"
 NO_PLAN = "(no plan)"
 NO_FEATURE = "(none)"
 REVENUE_BASIS = ("revenue = monthly plan price prorated by calendar month "
-                 "(a whole month = the monthly price; 15 days of a 30-day month = half)")
+                 "(a whole month = the monthly price; 15 days of a 30-day month = half) "
+                 "+ overage past the plan's allowance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +63,23 @@ class ReportRow:
     totals: GroupTotals
     plan: str | None = None
     revenue: Decimal | None = None
-    """Revenue over the period; None when unknown (no plan configured for it)."""
+    """Revenue over the period (base + overage); None when unknown (no plan configured for it)."""
     allowance: int | None = None
     """Included tokens over the period, when the plan has an allowance."""
     customers: int | None = None
     """Plan rows: how many customers."""
+    base_revenue: Decimal | None = None
+    """The prorated plan price part of ``revenue``."""
+    overage_revenue: Decimal | None = None
+    """The overage part of ``revenue``."""
+    included_usd: Decimal | None = None
+    """Included LLM cost over the period, when the plan's allowance is in USD."""
+    over_share: Decimal = Decimal(0)
+    cache: Saving | None = None
+    """Prompt-cache savings of the row's calls (customer, plan, model and feature rows)."""
+    advice: PlanAdvice | None = None
+    """Customer rows that lose money or pass their allowance: the cheapest plan that pays."""
+    what_if: WhatIfLine | None = None
 
     @property
     def cost(self) -> Decimal:
@@ -76,7 +103,20 @@ class ReportRow:
 
     @property
     def over_allowance(self) -> bool:
-        return self.allowance is not None and self.totals.tokens > self.allowance
+        return self.over_share > 0 and (self.allowance is not None or self.included_usd is not None)
+
+    @property
+    def cache_read_share(self) -> Decimal | None:
+        """Share of the input tokens served from the prompt cache, in percent."""
+        tokens = self.totals.input_tokens
+        return None if not tokens else Decimal(self.totals.cache_read_tokens) * 100 / tokens
+
+    def set_bill(self, found: Bill | None) -> None:
+        if found is None:
+            return
+        self.revenue, self.base_revenue, self.overage_revenue = found.total, found.base, found.overage
+        self.allowance, self.included_usd, self.over_share = (found.included_tokens, found.included_usd,
+                                                              found.over_share)
 
 
 @dataclass(slots=True)
@@ -88,6 +128,8 @@ class Report:
     total: ReportRow
     customer: str | None = None
     notes: list[str] = field(default_factory=list)
+    what_if: WhatIfResult | None = None
+    cache: CacheSavings | None = None
 
     @property
     def has_revenue(self) -> bool:
@@ -99,46 +141,9 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON/CSV: money as exact decimal strings, never floats."""
-        return {
-            "ledger": self.ledger, "by": self.by, "customer": self.customer,
-            "period": {"since": self.period.since.isoformat(), "until": self.period.until.isoformat(),
-                       "days": plain(self.period.days), "months": plain(self.period.months)},
-            "revenue_basis": REVENUE_BASIS if self.has_revenue else None,
-            "rows": [row_dict(row, self.by) for row in self.rows],
-            "total": row_dict(self.total, self.by),
-        }
+        from llmledger.ledger.report_data import report_dict
 
-
-def plain(value: Decimal | None) -> str | None:
-    """Exact decimal text without exponent or trailing zeros (``20.46``, ``0.00000015``)."""
-    if value is None:
-        return None
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
-def row_dict(row: ReportRow, by: ReportBy) -> dict[str, Any]:
-    totals = row.totals
-    data: dict[str, Any] = {by: row.key}
-    if by == "customer":
-        data["plan"] = row.plan
-    if by == "plan":
-        data["customers"] = row.customers
-    data.update(
-        calls=totals.calls, input_tokens=totals.input_tokens, output_tokens=totals.output_tokens,
-        cache_read_tokens=totals.cache_read_tokens, cache_write_tokens=totals.cache_write_tokens,
-        reasoning_tokens=totals.reasoning_tokens, cost_usd=plain(totals.cost),
-        unpriced_calls=totals.unpriced_calls, error_calls=totals.error_calls)
-    if by in ("customer", "plan"):
-        margin_pct = row.margin_pct
-        data.update(revenue_usd=plain(row.revenue), margin_usd=plain(row.margin),
-                    margin_pct=None if margin_pct is None else plain(round(margin_pct, 2)),
-                    unprofitable=row.unprofitable)
-    if by == "customer":
-        data.update(included_tokens=row.allowance, over_allowance=row.over_allowance)
-    return data
+        return report_dict(self)
 
 
 def _day_start(moment: datetime) -> datetime:
@@ -165,11 +170,29 @@ def _grouping(by: ReportBy) -> Grouping:
 
 def build_report(store: LedgerStore, plans: PlanBook, by: ReportBy = "customer", *,
                  since: datetime | None = None, until: datetime | None = None,
-                 customer: str | None = None, now: datetime | None = None) -> Report:
+                 customer: str | None = None, now: datetime | None = None,
+                 what_ifs: Sequence[WhatIf] = (), overrides: PriceOverrides | None = None,
+                 with_cache: bool = True, known_cache: CacheSavings | None = None) -> Report:
+    """The report; ``what_ifs`` re-price those models' calls, ``with_cache`` adds cache savings
+    (both at today's rates, with the config's price ``overrides``); ``known_cache`` reuses the
+    savings another report of the same period and customer already read."""
     period = resolve_period(store, since, until, customer, now)
-    groups = store.aggregate(_grouping(by), Filters(period.since, period.until, customer))
+    filters = Filters(period.since, period.until, customer)
+    groups = store.aggregate(_grouping(by), filters)
+    cards = RateCards(overrides)
+    wants_cache = with_cache and by != "day"
+    cache, found_what_if = known_cache if wants_cache else None, None
+    if wants_cache and cache is None and what_ifs:  # one scan of the calls for both
+        for_cache, for_what_if = cache_cards(cards), what_if_cards(what_ifs, cards)
+        usage = both_dimensions(store, filters, lambda group: [*for_cache(group), *for_what_if(group)],
+                                models=sources(what_ifs), cached_only=True, specs=what_ifs)
+        cache, found_what_if = cache_savings_from(usage, cards), what_if_from(usage, what_ifs, cards)
+    elif wants_cache and cache is None:
+        cache = cache_savings(store, filters, cards)
+    if what_ifs and found_what_if is None:
+        found_what_if = what_if(store, filters, what_ifs, cards)
     if by in ("customer", "plan"):
-        rows = _customer_rows(groups, plans, period, customer)
+        rows = _customer_rows(groups, plans, period, customer, cache, found_what_if)
         if by == "plan":
             rows = _plan_rows(rows)
         rows.sort(key=lambda r: (not r.unprofitable, r.margin if r.unprofitable else 0, -r.cost, r.key))
@@ -178,13 +201,39 @@ def build_report(store: LedgerStore, plans: PlanBook, by: ReportBy = "customer",
         rows.sort(key=lambda r: r.key)
     else:
         rows = [ReportRow(_label(by, g.key), g) for g in groups]
+        for row, group in zip(rows, groups, strict=True):
+            if cache is not None:
+                row.cache = (cache.by_model.get(row.key) if by == "model" else cache.by_feature.get(group.key[0]))
+                row.cache = row.cache or Saving()
+            if found_what_if is not None and by == "feature":
+                row.what_if = found_what_if.by_feature.get(group.key[0])
         rows.sort(key=lambda r: (-r.cost, -r.totals.calls, r.key))
+    return Report(by, period, store.description, rows, _total_row(rows), customer,
+                  what_if=found_what_if, cache=cache)
+
+
+def _sum(values: Sequence[Decimal | None]) -> Decimal | None:
+    known = [value for value in values if value is not None]
+    return sum(known, Decimal(0)) if known else None
+
+
+def _total_row(rows: list[ReportRow]) -> ReportRow:
     total = GroupTotals(key=("total",))
     for row in rows:
         total.add(row.totals)
-    revenues = [row.revenue for row in rows if row.revenue is not None]
-    total_row = ReportRow("total", total, revenue=sum(revenues, Decimal(0)) if revenues else None)
-    return Report(by, period, store.description, rows, total_row, customer)
+    total_row = ReportRow("total", total, revenue=_sum([row.revenue for row in rows]),
+                          base_revenue=_sum([row.base_revenue for row in rows]),
+                          overage_revenue=_sum([row.overage_revenue for row in rows]))
+    caches = [row.cache for row in rows if row.cache is not None]
+    if caches:
+        total_row.cache = Saving(sum(c.cache_read_tokens for c in caches), sum((c.usd for c in caches), Decimal(0)))
+    lines = [row.what_if for row in rows if row.what_if is not None]
+    if lines:
+        total_row.what_if = WhatIfLine("total")
+        for line in lines:
+            total_row.what_if.add(line.calls, line.cost_now, line.cost_if)
+        total_row.what_if.margin_if = _sum([line.margin_if for line in lines])
+    return total_row
 
 
 def _label(by: ReportBy, key: tuple[str | None, ...]) -> str:
@@ -193,8 +242,8 @@ def _label(by: ReportBy, key: tuple[str | None, ...]) -> str:
     return key[0] or NO_FEATURE
 
 
-def _customer_rows(groups: list[GroupTotals], plans: PlanBook, period: Period,
-                   only: str | None) -> list[ReportRow]:
+def _customer_rows(groups: list[GroupTotals], plans: PlanBook, period: Period, only: str | None,
+                   cache: CacheSavings | None, found_what_if: WhatIfResult | None) -> list[ReportRow]:
     merged: dict[str | None, GroupTotals] = {}
     latest_plan: dict[str | None, tuple[datetime, str]] = {}
     for group in groups:
@@ -208,17 +257,25 @@ def _customer_rows(groups: list[GroupTotals], plans: PlanBook, period: Period,
     for account in plans:  # paying customers without calls still bring revenue
         if only is None or account.id == only:
             merged.setdefault(account.id, GroupTotals(key=(account.id,)))
+    months = period.months
     rows = []
     for customer_id, totals in merged.items():
-        if customer_id is None:
-            rows.append(ReportRow(UNATTRIBUTED, totals))
-            continue
-        seen = latest_plan.get(customer_id)
-        plan = plans.plan_for(customer_id, seen[1] if seen else None)
-        rows.append(ReportRow(
-            customer_id, totals, plan=plan,
-            revenue=plans.revenue_for_period(customer_id, plan, period.since, period.until),
-            allowance=plans.allowance_for_period(customer_id, plan, period.since, period.until)))
+        row = ReportRow(UNATTRIBUTED, totals)
+        if customer_id is not None:
+            seen = latest_plan.get(customer_id)
+            row = ReportRow(customer_id, totals, plan=plans.plan_for(customer_id, seen[1] if seen else None))
+            row.set_bill(customer_bill(plans, customer_id, row.plan, months, totals.tokens, totals.cost))
+            if row.unprofitable or row.over_allowance:
+                row.advice = advise(plans, months, totals.tokens, totals.cost)
+        if cache is not None:
+            row.cache = cache.by_customer.get(customer_id) or Saving()
+        if found_what_if is not None and customer_id in found_what_if.by_customer:
+            row.what_if = line = found_what_if.by_customer[customer_id]
+            cost_if = totals.cost - line.cost_now + line.cost_if
+            bill_if = (customer_bill(plans, customer_id, row.plan, months, totals.tokens, cost_if)
+                       if customer_id is not None else None)
+            line.margin_if = None if bill_if is None else bill_if.total - cost_if
+        rows.append(row)
     return rows
 
 
@@ -231,6 +288,12 @@ def _plan_rows(customer_rows: list[ReportRow]) -> list[ReportRow]:
             plan_row = by_plan[name] = ReportRow(name, GroupTotals(key=(name,)), plan=row.plan, customers=0)
         plan_row.totals.add(row.totals)
         plan_row.customers = (plan_row.customers or 0) + (row.key != UNATTRIBUTED)
-        if row.revenue is not None:
-            plan_row.revenue = (plan_row.revenue or Decimal(0)) + row.revenue
+        for attribute in ("revenue", "base_revenue", "overage_revenue"):
+            value = getattr(row, attribute)
+            if value is not None:
+                setattr(plan_row, attribute, (getattr(plan_row, attribute) or Decimal(0)) + value)
+        if row.cache is not None:
+            plan_row.cache = plan_row.cache or Saving()
+            plan_row.cache.cache_read_tokens += row.cache.cache_read_tokens
+            plan_row.cache.usd += row.cache.usd
     return list(by_plan.values())

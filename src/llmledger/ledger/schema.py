@@ -7,48 +7,16 @@ text plus integer picodollars in SQLite (see ``sqlite_store``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from types import UnionType
+from typing import Any, Literal, get_args, get_type_hints
 
 from llmledger.usage import CallRecord
 
 TABLE = "llm_calls"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-# The columns every backend stores, in insert order (the id column is the database's own).
-COLUMNS: tuple[str, ...] = (
-    "started_at",
-    "duration_s",
-    "time_to_first_chunk_s",
-    "trace_id",
-    "span_id",
-    "service_name",
-    "provider",
-    "operation",
-    "request_model",
-    "response_model",
-    "response_id",
-    "stream",
-    "service_tier",
-    "customer_id",
-    "plan",
-    "feature",
-    "user_id",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-    "cost_input_usd",
-    "cost_output_usd",
-    "cost_status",
-    "cost_source",
-    "priced_model",
-    "error_type",
-)
 
 
 def utc_from_ns(ns: int) -> datetime:
@@ -56,42 +24,109 @@ def utc_from_ns(ns: int) -> datetime:
     return EPOCH + timedelta(microseconds=ns // 1000)
 
 
+def _since(version: int, comment: str = "") -> dict[str, Any]:
+    """A column added by migration ``version``; ``comment`` goes into the SQLite DDL."""
+    return {"since": version, "comment": comment}
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerRow:
-    started_at: datetime
-    duration_s: float
-    time_to_first_chunk_s: float | None
-    trace_id: str | None
-    span_id: str | None
-    service_name: str | None
-    provider: str
-    operation: str
-    request_model: str | None
-    response_model: str | None
-    response_id: str | None
-    stream: bool
-    service_tier: str | None
-    customer_id: str | None
-    plan: str | None
-    feature: str | None
-    user_id: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cache_read_tokens: int | None
-    cache_write_tokens: int | None
-    cache_write_1h_tokens: int | None
-    reasoning_tokens: int | None
-    cost_usd: Decimal | None
-    cost_input_usd: Decimal | None
-    cost_output_usd: Decimal | None
-    cost_status: str
-    cost_source: str | None
-    priced_model: str | None
-    error_type: str | None
+    """The ledger's columns, declared once: ``COLUMNS``, both dialects' DDL (``ddl``) and the
+    migrations that add columns are derived from these fields (type, ``| None`` = NULL allowed,
+    and the schema version that added each). Never change a released field: add one with a new
+    ``since`` and a migration calling ``add_columns``."""
+
+    started_at: datetime = field(metadata=_since(1, "UTC, 'YYYY-MM-DD HH:MM:SS.ffffff' (sorts as time)"))
+    duration_s: float = field(metadata=_since(1))
+    time_to_first_chunk_s: float | None = field(metadata=_since(1))
+    trace_id: str | None = field(metadata=_since(1))
+    span_id: str | None = field(metadata=_since(1))
+    service_name: str | None = field(metadata=_since(1))
+    provider: str = field(metadata=_since(1))
+    operation: str = field(metadata=_since(1))
+    request_model: str | None = field(metadata=_since(1))
+    response_model: str | None = field(metadata=_since(1))
+    response_id: str | None = field(metadata=_since(1))
+    stream: bool = field(metadata=_since(1))
+    service_tier: str | None = field(metadata=_since(1))
+    customer_id: str | None = field(metadata=_since(1))
+    plan: str | None = field(metadata=_since(1))
+    feature: str | None = field(metadata=_since(1))
+    user_id: str | None = field(metadata=_since(1))
+    input_tokens: int | None = field(metadata=_since(1))
+    output_tokens: int | None = field(metadata=_since(1))
+    cache_read_tokens: int | None = field(metadata=_since(1))
+    cache_write_tokens: int | None = field(metadata=_since(1))
+    cache_write_1h_tokens: int | None = field(metadata=_since(1))
+    reasoning_tokens: int | None = field(metadata=_since(1))
+    cost_usd: Decimal | None = field(metadata=_since(1, "exact decimal; NULL unless cost_status = 'priced'"))
+    cost_input_usd: Decimal | None = field(metadata=_since(1))
+    cost_output_usd: Decimal | None = field(metadata=_since(1))
+    cost_status: str = field(metadata=_since(1))
+    cost_source: str | None = field(metadata=_since(1))
+    priced_model: str | None = field(metadata=_since(1))
+    error_type: str | None = field(metadata=_since(1))
 
     def values(self) -> tuple[object, ...]:
         """The column values in ``COLUMNS`` order."""
         return tuple(getattr(self, name) for name in COLUMNS)
+
+
+Dialect = Literal["sqlite", "postgres"]
+# Python type -> (SQLite type, PostgreSQL type). Costs: exact text in SQLite, NUMERIC in PostgreSQL.
+_SQL_TYPES: dict[type, tuple[str, str]] = {
+    datetime: ("TEXT", "TIMESTAMPTZ"), float: ("REAL", "DOUBLE PRECISION"), str: ("TEXT", "TEXT"),
+    bool: ("INTEGER", "BOOLEAN"), int: ("INTEGER", "BIGINT"), Decimal: ("TEXT", "NUMERIC"),
+}
+_ID_COLUMN = {"sqlite": "id INTEGER PRIMARY KEY", "postgres": "id BIGSERIAL PRIMARY KEY"}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    name: str
+    python_type: type
+    nullable: bool
+    since: int
+    comment: str
+
+    def sql(self, dialect: Dialect) -> str:
+        sqlite_type, postgres_type = _SQL_TYPES[self.python_type]
+        text = f"{self.name} {sqlite_type if dialect == 'sqlite' else postgres_type}"
+        return text if self.nullable else text + " NOT NULL"
+
+
+def _column_specs() -> tuple[ColumnSpec, ...]:
+    hints = get_type_hints(LedgerRow)
+    specs = []
+    for spec in fields(LedgerRow):
+        hint = hints[spec.name]
+        arguments = [arg for arg in get_args(hint) if arg is not type(None)]
+        nullable = isinstance(hint, UnionType) and len(arguments) < len(get_args(hint))
+        python_type = arguments[0] if nullable else hint
+        specs.append(ColumnSpec(spec.name, python_type, nullable, spec.metadata["since"],
+                                spec.metadata["comment"]))
+    return tuple(specs)
+
+
+SPECS: tuple[ColumnSpec, ...] = _column_specs()
+COLUMNS: tuple[str, ...] = tuple(spec.name for spec in SPECS)
+"""The columns every backend stores, in insert order (the id column is the database's own)."""
+
+
+def create_table(dialect: Dialect, version: int) -> str:
+    """``CREATE TABLE`` of the calls table as schema ``version`` created it (columns since <= it)."""
+    specs = [spec for spec in SPECS if spec.since <= version]
+    lines = [f"    {_ID_COLUMN[dialect]},"]
+    for index, spec in enumerate(specs):
+        comma = "," if index < len(specs) - 1 else ""
+        comment = f"  -- {spec.comment}" if spec.comment and dialect == "sqlite" else ""
+        lines.append(f"    {spec.sql(dialect)}{comma}{comment}")
+    return f"CREATE TABLE {TABLE} (\n" + "\n".join(lines) + "\n)"
+
+
+def add_columns(dialect: Dialect, version: int) -> tuple[str, ...]:
+    """``ALTER TABLE ... ADD COLUMN`` for the columns schema ``version`` added (for its migration)."""
+    return tuple(f"ALTER TABLE {TABLE} ADD COLUMN {spec.sql(dialect)}" for spec in SPECS if spec.since == version)
 
 
 def row_from_record(record: CallRecord, service_name: str | None = None) -> LedgerRow:

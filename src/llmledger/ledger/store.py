@@ -19,6 +19,7 @@ from llmledger.errors import ConfigError, LLMLedgerError
 from llmledger.ledger.migrations import VERSION_TABLE
 from llmledger.ledger.queries import Dialect, Filters, Grouping, GroupTotals, where_clause
 from llmledger.ledger.schema import TABLE, LedgerRow
+from llmledger.ledger.usage_groups import Dimension, UsageGroup
 
 
 class LedgerNotFound(LLMLedgerError):
@@ -45,6 +46,13 @@ class LedgerStore(ABC):
     @abstractmethod
     def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
         """Exact sums per group of the calls matching ``filters``."""
+
+    def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
+                     models: Sequence[str] | None = None, cached_only: bool = False,
+                     dimension: Dimension = "customer") -> list[UsageGroup]:
+        """Token sums and exact cost of the priced calls per ``usage_groups.UsageGroup`` key;
+        ``models`` limits them to those models, ``cached_only`` to calls that read the cache."""
+        raise NotImplementedError(f"{type(self).__name__} cannot re-price its calls")
 
     def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
         """First and last call time matching ``filters`` (UTC), or None when there is none."""

@@ -190,6 +190,10 @@ def test_the_command_feeds_the_collector_too(tmp_path: Path) -> None:
     # what a collector (and Grafana behind it) shows, said in so many words
     assert "not the simulated days" in done.stdout and "two runs" in done.stdout
     assert (tmp_path / "llmledger-demo.db").exists() and (tmp_path / "llmledger-demo.yaml").exists()
+    # The HTML report next to the ledger, its path printed; it shows the power user's loss.
+    assert f"(open it in a browser, or e-mail it): {tmp_path / 'llmledger-demo.html'}" in done.stdout
+    page = (tmp_path / "llmledger-demo.html").read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in page and 'data-field="margin_usd" data-value="-0.8' in page
     paths = {path for path, size in receiver.posts if size > 0}
     assert {"/v1/traces", "/v1/metrics"} <= paths
 

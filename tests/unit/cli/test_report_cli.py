@@ -179,3 +179,36 @@ def test_errors(ledger: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert code == 2 and "--month cannot be combined" in err
     with pytest.raises(SystemExit):
         main(["report", "--since", "yesterday"])
+
+
+def test_what_if_in_table_json_and_csv(ledger: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--db", str(ledger), "--config", "plans.yaml", "--what-if", "claude-sonnet-4-5=claude-haiku-4-5")
+    data = _json(capsys, *args)
+    # brightline's 124 summaries on Haiku 4.5: 50,000*$1/M + 1,000*$5/M = 0.055 each = 6.82 (was 20.46)
+    (line,) = data["what_if"]["by_customer"]
+    assert (line["customer"], line["cost_now_usd"], line["cost_if_usd"], line["saving_usd"],
+            line["margin_if_usd"]) == ("brightline", "20.46", "6.82", "13.64", "12.18")  # 19 - 6.82
+    assert data["rows"][0]["what_if_saving_usd"] == "13.64" and data["rows"][1]["what_if_saving_usd"] == "0"
+    code, out, _ = _run(capsys, *args)
+    assert code == 0 and "What if: claude-sonnet-4-5=claude-haiku-4-5" in out
+    assert any(line.split()[:1] == ["brightline"] and "$13.64" in line and "$12.18" in line
+               for line in out.splitlines())
+    code, out, _ = _run(capsys, *args, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows[0]["what_if_cost_if_usd"] == "6.82" and rows[0]["plan_advice"] == "pro"
+
+
+def test_bad_what_if_specs_are_errors_naming_them(ledger: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "--db", str(ledger), "--what-if", "gpt-4o=gpt-17-ultra")
+    assert code == 2 and "'gpt-17-ultra'" in err
+    with pytest.raises(SystemExit):
+        main(["report", "--what-if", "gpt-4o"])
+    assert "FROM=TO" in capsys.readouterr().err
+
+
+def test_html_is_one_self_contained_page(ledger: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--db", str(ledger), "--config", "plans.yaml", "--format", "html")
+    assert code == 0 and out.startswith("<!DOCTYPE html>")
+    assert "http://" not in out and "https://" not in out and "<script" not in out and "<link" not in out
+    assert "default-src 'none'" in out and "<svg" in out
+    assert 'data-field="margin_usd" data-value="-1.46"' in out  # brightline's loss

@@ -64,3 +64,34 @@ def test_plan_for_prefers_the_configured_account() -> None:
 def test_a_customer_on_an_undefined_plan_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"customers\.c1\.plan"):
         load_plans({"pro": {"monthly_usd": 99}}, {"c1": {"plan": "gold"}}, "test.yaml")
+
+
+# ---- overage terms -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("spec", "key", "message"), [
+    ({"monthly_usd": 9, "overage_usd_per_mtok": 2, "overage_markup": 1.5}, "plans.p.overage_markup",
+     "not both"),
+    ({"monthly_usd": 9, "included_tokens": 10, "included_usd": 5}, "plans.p.included_usd", "not both"),
+    ({"monthly_usd": 9, "overage_markup": "lots"}, "plans.p.overage_markup", "number of USD"),
+    ({"monthly_usd": 9, "included_usd": -1}, "plans.p.included_usd", "non-negative"),
+    ({"monthly_usd": 9, "overage_per_token": 1}, "plans.p", "unknown field"),
+])
+def test_bad_overage_terms_name_the_key(spec: dict[str, object], key: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_plans({"p": spec}, {}, "plans.yaml")
+    assert caught.value.key == key and "plans.yaml" in str(caught.value)
+
+
+def test_overage_in_other_units_converts_through_the_share_over() -> None:
+    from llmledger.ledger.billing import bill
+
+    tokens_plan = load_plans({"t": {"monthly_usd": 10, "included_tokens": 1_000_000, "overage_markup": 2}},
+                             {}, "x").plans["t"]
+    # 4,000,000 tokens costing $8: 3,000,000 (75%) past the allowance -> 0.75 * 8 * 2 = 12.00
+    assert bill(tokens_plan, Decimal(10), Decimal(1), 4_000_000, Decimal(8)).overage == Decimal("12.00")
+    usd_plan = load_plans({"u": {"monthly_usd": 10, "included_usd": 2, "overage_usd_per_mtok": 3}},
+                          {}, "x").plans["u"]
+    # $8 of cost, $6 (75%) past the $2 allowance: 0.75 * 4,000,000 tokens = 3,000,000 at $3/M = 9.00;
+    # half a month: allowance $1, $7 past = 87.5% -> 3,500,000 tokens = 10.50, base 10 * 0.5 = 5.00
+    assert bill(usd_plan, Decimal(10), Decimal(1), 4_000_000, Decimal(8)).overage == Decimal("9.00")
+    half = bill(usd_plan, Decimal(10), Decimal("0.5"), 4_000_000, Decimal(8))
+    assert (half.base, half.overage, half.included_usd) == (Decimal("5.00"), Decimal("10.50"), Decimal("1.00"))

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import fields
 from decimal import Decimal
+from pathlib import Path
 
-from llmledger.ledger.schema import COLUMNS, row_from_record, utc_from_ns
+import pytest
+
+from llmledger.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
+from llmledger.ledger.schema import (
+    COLUMNS,
+    SPECS,
+    Dialect,
+    LedgerRow,
+    add_columns,
+    create_table,
+    row_from_record,
+    utc_from_ns,
+)
+from llmledger.ledger.sqlite_store import SQLiteStore
 from llmledger.usage import CallRecord, Cost, CustomerContext, PriceModifiers, Usage
 
 # 2026-10-01 09:00:00.123456789 UTC
@@ -62,3 +78,117 @@ def test_unpriced_and_failed_calls_have_no_cost_not_zero() -> None:
 def test_times_are_exact_to_the_microsecond() -> None:
     # A float timestamp would round 0.999999999 s up to the next second.
     assert utc_from_ns(1_790_845_200_999_999_999).isoformat() == "2026-10-01T09:00:00.999999+00:00"
+
+
+# ---- the schema declared once (LedgerRow) gives back the released DDL --------------------------
+# The calls table exactly as llmledger 0.1 (schema version 1) created it, copied from that release.
+RELEASED_V1_SQLITE = """
+CREATE TABLE llm_calls (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,            -- UTC, 'YYYY-MM-DD HH:MM:SS.ffffff' (sorts as time)
+    duration_s REAL NOT NULL,
+    time_to_first_chunk_s REAL,
+    trace_id TEXT,
+    span_id TEXT,
+    service_name TEXT,
+    provider TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    request_model TEXT,
+    response_model TEXT,
+    response_id TEXT,
+    stream INTEGER NOT NULL,
+    service_tier TEXT,
+    customer_id TEXT,
+    plan TEXT,
+    feature TEXT,
+    user_id TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cache_read_tokens INTEGER,
+    cache_write_tokens INTEGER,
+    cache_write_1h_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    cost_usd TEXT,                       -- exact decimal; NULL unless cost_status = 'priced'
+    cost_input_usd TEXT,
+    cost_output_usd TEXT,
+    cost_status TEXT NOT NULL,
+    cost_source TEXT,
+    priced_model TEXT,
+    error_type TEXT
+)"""
+RELEASED_V1_POSTGRES = """
+CREATE TABLE llm_calls (
+    id BIGSERIAL PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    time_to_first_chunk_s DOUBLE PRECISION,
+    trace_id TEXT,
+    span_id TEXT,
+    service_name TEXT,
+    provider TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    request_model TEXT,
+    response_model TEXT,
+    response_id TEXT,
+    stream BOOLEAN NOT NULL,
+    service_tier TEXT,
+    customer_id TEXT,
+    plan TEXT,
+    feature TEXT,
+    user_id TEXT,
+    input_tokens BIGINT,
+    output_tokens BIGINT,
+    cache_read_tokens BIGINT,
+    cache_write_tokens BIGINT,
+    cache_write_1h_tokens BIGINT,
+    reasoning_tokens BIGINT,
+    cost_usd NUMERIC,                    -- exact; NULL unless cost_status = 'priced'
+    cost_input_usd NUMERIC,
+    cost_output_usd NUMERIC,
+    cost_status TEXT NOT NULL,
+    cost_source TEXT,
+    priced_model TEXT,
+    error_type TEXT
+)"""
+
+
+def _definitions(ddl: str) -> list[str]:
+    """The column definitions of a CREATE TABLE, comments and spacing left out."""
+    body = ddl[ddl.index("(") + 1:ddl.rindex(")")]
+    lines = (line.split("--")[0].strip().rstrip(",") for line in body.splitlines())
+    return [" ".join(line.split()) for line in lines if line]
+
+
+@pytest.mark.parametrize(("dialect", "released"), [("sqlite", RELEASED_V1_SQLITE),
+                                                   ("postgres", RELEASED_V1_POSTGRES)])
+def test_version_1_ddl_derived_from_the_row_is_the_released_one(dialect: Dialect, released: str) -> None:
+    assert _definitions(create_table(dialect, 1)) == _definitions(released)
+    assert MIGRATIONS[0].sqlite[0] == create_table("sqlite", 1)
+    assert MIGRATIONS[0].postgres[0] == create_table("postgres", 1)
+
+
+def test_columns_and_values_follow_the_row_type() -> None:
+    assert tuple(spec.name for spec in fields(LedgerRow)) == COLUMNS
+    assert [spec.name for spec in SPECS if not spec.nullable] == [
+        "started_at", "duration_s", "provider", "operation", "stream", "cost_status"]
+    assert add_columns("sqlite", 1) == tuple(f"ALTER TABLE llm_calls ADD COLUMN {spec.sql('sqlite')}"
+                                            for spec in SPECS)
+    assert add_columns("postgres", SCHEMA_VERSION + 1) == ()  # no column is newer than the schema
+
+
+def test_a_ledger_created_with_the_released_v1_ddl_migrates_to_the_same_table(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    with sqlite3.connect(old) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+                   "applied_at TEXT NOT NULL)")
+        db.execute(RELEASED_V1_SQLITE)
+        db.execute("INSERT INTO schema_version VALUES (1, 'calls table', '2026-09-01')")
+        db.execute("INSERT INTO llm_calls (started_at, duration_s, provider, operation, stream, cost_usd, "
+                   "cost_status) VALUES ('2026-09-30 10:00:00.000000', 1.0, 'openai', 'chat', 0, '0.0425', "
+                   "'priced')")
+    for path in (old, new):
+        SQLiteStore(path).close()
+    with sqlite3.connect(old) as a, sqlite3.connect(new) as b:
+        assert a.execute("PRAGMA table_info(llm_calls)").fetchall() == b.execute(
+            "PRAGMA table_info(llm_calls)").fetchall()
+        assert a.execute("SELECT cost_pusd FROM llm_calls").fetchall() == [(42_500_000_000,)]
