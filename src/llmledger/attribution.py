@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import hashlib
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +45,24 @@ class _Settings:
 settings = _Settings()
 
 
+MAX_LABEL_LENGTH = 256
+"""Longest customer id, plan, feature or user id llmledger records. A longer one (a bug, or a
+hostile request header) keeps its first characters and gets ``…#`` plus 16 hex digits of its
+SHA-256: still distinct and recognisable, but one id can no longer weigh megabytes in every metric
+export, span and ledger row."""
+
+
+def bounded(value: str) -> str:
+    if len(value) <= MAX_LABEL_LENGTH:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{value[:MAX_LABEL_LENGTH - 18]}…#{digest}"
+
+
+def _bounded_or_none(value: str | None) -> str | None:
+    return bounded(value) if isinstance(value, str) else value
+
+
 def _make(customer_id: str, plan: str | None, feature: str | None, user: str | None,
           attrs: dict[str, Any]) -> CustomerContext:
     if not isinstance(customer_id, str) or not customer_id:
@@ -51,7 +70,8 @@ def _make(customer_id: str, plan: str | None, feature: str | None, user: str | N
     for key, value in attrs.items():
         if not isinstance(value, (str, int, float, bool)):
             raise TypeError(f"customer attribute {key!r} must be str, int, float or bool, got {value!r}")
-    return CustomerContext(customer_id, plan, feature, user, tuple(sorted(attrs.items())))
+    return CustomerContext(bounded(customer_id), _bounded_or_none(plan), _bounded_or_none(feature),
+                           _bounded_or_none(user), tuple(sorted(attrs.items())))
 
 
 def _baggage_context(ctx: CustomerContext) -> otel_context.Context:
@@ -149,9 +169,9 @@ def _from_baggage() -> CustomerContext | None:
 
     def text(key: str) -> str | None:
         value = entries.get(key)
-        return value if isinstance(value, str) and value else None
+        return bounded(value) if isinstance(value, str) and value else None
 
-    return CustomerContext(customer_id, text("customer.plan"), text("app.feature"), text("user.id"))
+    return CustomerContext(bounded(customer_id), text("customer.plan"), text("app.feature"), text("user.id"))
 
 
 def current_customer() -> CustomerContext | None:

@@ -15,9 +15,13 @@ attribution:
   metric_customer_allow_list: [cust-1]     # optional: only these get their own series
   trust_inbound_baggage: false             # take customer.* from inbound W3C baggage
   propagate_baggage: false                 # send customer.* as baggage to downstream services
+  metric_series_limit: 2000                # series per per-customer instrument (SDK cardinality limit)
 plans: {...}                               # see llmledger.ledger.plans
 customers: {...}
 pricing: {...}                             # see llmledger.pricing (overrides, deployment map)
+shutdown_timeout: 5                        # seconds shutdown()/exit waits for the last exports
+propagate_trace_context: false             # provider requests carry traceparent (third parties see it)
+flush_ledger_on_sigterm: true              # flush the ledger on SIGTERM, then the previous handler
 ```
 """
 
@@ -28,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -40,9 +45,12 @@ DEFAULT_CONFIG_FILE = "llmledger.yaml"
 _TOP_LEVEL_KEYS = {
     "service_name", "otlp_endpoint", "otlp_protocol", "ledger", "providers", "attribution",
     "plans", "customers", "pricing",
+    # reliability (issue 18)
+    "shutdown_timeout", "propagate_trace_context", "flush_ledger_on_sigterm",
 }
 _ATTRIBUTION_KEYS = {
     "metric_customer_cap", "metric_customer_allow_list", "trust_inbound_baggage", "propagate_baggage",
+    "metric_series_limit",  # reliability (issue 18)
 }
 
 
@@ -60,6 +68,15 @@ class Config:
     plans: PlanBook = field(default_factory=PlanBook)
     price_overrides: PriceOverrides = field(default_factory=lambda: load_price_overrides(None, "defaults"))
     config_file: str | None = None
+    # reliability (issue 18)
+    shutdown_timeout: float = 5.0
+    """Seconds ``shutdown()`` (and interpreter exit) waits for the last exports; then it gives up."""
+    propagate_trace_context: bool = False
+    """Let provider requests carry W3C ``traceparent``/baggage headers (third parties see trace ids)."""
+    flush_ledger_on_sigterm: bool = True
+    """Flush the ledger on SIGTERM (chaining the previous handler) when ``init()`` opened it."""
+    metric_series_limit: int = 2000
+    """Series per per-customer instrument; match the SDK's cardinality limit (default 2,000)."""
 
 
 def _bool(value: object, source: str, key: str) -> bool:
@@ -110,11 +127,55 @@ def _protocol(value: object, source: str, key: str) -> str:
     return str(value)
 
 
+# ---- reliability (issue 18): endpoints are URLs, and errors say where a value was set ------------
+def _endpoint(value: object, source: str, key: str) -> str:
+    """An OTLP endpoint: ``http(s)://host[:port][/path]`` with a port in 1-65535."""
+    text = _str(value, source, key)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"expected a URL such as http://127.0.0.1:4317, got {text!r} ({exc})",
+                          source=source, key=key) from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"expected a URL such as http://127.0.0.1:4317 (http or https, with a host), "
+                          f"got {text!r}", source=source, key=key)
+    if port == 0:
+        raise ConfigError(f"port out of range 1-65535 in {text!r}", source=source, key=key)
+    return text
+
+
+def _seconds(value: object, source: str, key: str) -> float:
+    try:
+        number = float(str(value)) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None or not 0 < number <= 300:
+        raise ConfigError(f"expected seconds between 0 and 300, got {value!r}", source=source, key=key)
+    return number
+
+
+def source_of(config: Config, name: str, overrides: Mapping[str, Any],
+              env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(source, key) that set the Config field ``name``, for errors found after loading (e.g. a
+    ledger path that cannot be opened): the init() argument, the variable or the file's key."""
+    env = os.environ if env is None else env
+    for field_name, file_path, env_var, _ in _SCALARS:
+        if field_name != name:
+            continue
+        if overrides.get(name) is not None:
+            return "llmledger.init()", name
+        if env.get(env_var):
+            return f"environment variable {env_var}", env_var
+        return config.config_file or "llmledger.init()", ".".join(file_path)
+    return config.config_file or "llmledger.init()", name
+
+
 _Parser = Callable[[object, str, str], Any]
 # (config field, file key path, environment variable, parser)
 _SCALARS: tuple[tuple[str, tuple[str, ...], str, _Parser], ...] = (
     ("service_name", ("service_name",), "LLMLEDGER_SERVICE_NAME", _str),
-    ("otlp_endpoint", ("otlp_endpoint",), "LLMLEDGER_OTLP_ENDPOINT", _str),
+    ("otlp_endpoint", ("otlp_endpoint",), "LLMLEDGER_OTLP_ENDPOINT", _endpoint),
     ("otlp_protocol", ("otlp_protocol",), "LLMLEDGER_OTLP_PROTOCOL", _protocol),
     ("ledger", ("ledger",), "LLMLEDGER_LEDGER", _str),
     ("providers", ("providers",), "LLMLEDGER_PROVIDERS", _providers),
@@ -125,6 +186,12 @@ _SCALARS: tuple[tuple[str, tuple[str, ...], str, _Parser], ...] = (
     ("trust_inbound_baggage", ("attribution", "trust_inbound_baggage"),
      "LLMLEDGER_TRUST_INBOUND_BAGGAGE", _bool),
     ("propagate_baggage", ("attribution", "propagate_baggage"), "LLMLEDGER_PROPAGATE_BAGGAGE", _bool),
+    # reliability (issue 18)
+    ("shutdown_timeout", ("shutdown_timeout",), "LLMLEDGER_SHUTDOWN_TIMEOUT", _seconds),
+    ("propagate_trace_context", ("propagate_trace_context",), "LLMLEDGER_PROPAGATE_TRACE_CONTEXT", _bool),
+    ("flush_ledger_on_sigterm", ("flush_ledger_on_sigterm",), "LLMLEDGER_FLUSH_LEDGER_ON_SIGTERM", _bool),
+    ("metric_series_limit", ("attribution", "metric_series_limit"), "LLMLEDGER_METRIC_SERIES_LIMIT",
+     _positive_int),
 )
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import trace
@@ -28,6 +27,7 @@ from opentelemetry.trace import (
     TracerProvider,
 )
 
+from llmledger.exact_sums import SERIES_LIMIT, ExactSums, _Delegate, _shared_observables
 from llmledger.ledger.month_to_date import MonthToDate, cache_savings
 from llmledger.ledger.plans import PlanBook
 from llmledger.metric_queue import MetricQueue
@@ -71,37 +71,6 @@ def _customer_span_attributes(customer: CustomerContext) -> dict[str, Any]:
     return attrs
 
 
-class ExactSums:
-    """A monotonic counter kept as exact sums per attribute set, reported by an observable counter.
-
-    ``add`` is a dict update under a lock (no SDK measurement per call); the values are ints or
-    Decimals, so sums are exact until the export converts them to float. ``before_observe`` runs
-    first at every collection (it drains the metric queue).
-    """
-
-    def __init__(self, meter: Meter, name: str, unit: str, description: str,
-                 before_observe: Callable[[], None]) -> None:
-        self._sums: dict[tuple[Any, ...], list[Any]] = {}
-        self._lock = threading.Lock()
-        self._before_observe = before_observe
-        meter.create_observable_counter(name, callbacks=[self._observe], unit=unit, description=description)
-
-    def add(self, key: tuple[Any, ...], value: int | Decimal, attributes: Callable[[], dict[str, Any]]) -> None:
-        with self._lock:
-            entry = self._sums.get(key)
-            if entry is None:
-                self._sums[key] = [attributes(), value]
-            else:
-                entry[1] += value
-
-    def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
-        self._before_observe()
-        with self._lock:
-            entries = [(attrs, value) for attrs, value in self._sums.values()]
-        for attrs, value in entries:
-            yield Observation(float(value) if isinstance(value, Decimal) else value, attrs)
-
-
 class Telemetry:
     """Owns the tracer, the instruments and the sinks; one per instrumentation."""
 
@@ -112,6 +81,7 @@ class Telemetry:
         *,
         plans: PlanBook | None = None,
         customer_cap: int = 1000,
+        series_limit: int = SERIES_LIMIT,
         customer_allow_list: frozenset[str] | None = None,
         sinks: Sequence[RecordSink] = (),
         version: str = "0",
@@ -147,26 +117,32 @@ class Telemetry:
             explicit_bucket_boundaries_advisory=COST_BUCKETS)
         # Per-customer counters are summed here, exactly, and reported as cumulative observable
         # counters at collection time: one dict update per call instead of an SDK measurement each.
-        self._customer_cost = ExactSums(meter, "llmledger.customer.cost", "USD",
-                                        "LLM cost per customer in USD.", drain)
-        self._customer_tokens = ExactSums(meter, "llmledger.customer.tokens", "{token}",
-                                          "Tokens per customer and type.", drain)
-        self._customer_calls = ExactSums(meter, "llmledger.customer.calls", "{call}", "LLM calls per customer.",
-                                         drain)
-        self._unpriced = ExactSums(meter, "llmledger.unpriced.calls", "{call}",
-                                   "Calls whose model has no known price.", drain)
+        self._customer_cost = ExactSums.on(meter, "llmledger.customer.cost", "USD",
+                                        "LLM cost per customer in USD.", drain, series_limit)
+        self._customer_tokens = ExactSums.on(meter, "llmledger.customer.tokens", "{token}",
+                                          "Tokens per customer and type.", drain, series_limit)
+        self._customer_calls = ExactSums.on(meter, "llmledger.customer.calls", "{call}", "LLM calls per customer.",
+                                            drain, series_limit)
+        self._unpriced = ExactSums.on(meter, "llmledger.unpriced.calls", "{call}",
+                                      "Calls whose model has no known price.", drain, series_limit)
         self._dropped = meter.create_counter(
             "llmledger.records.dropped", unit="{record}", description="Call records llmledger dropped.")
-        meter.create_observable_gauge(
-            "llmledger.customer.revenue", callbacks=[self._observe_revenue], unit="USD",
-            description="Monthly revenue of each customer, from the configured plans, plus this "
-                        "month's overage past the plan's allowance.")
+        shared = _shared_observables.setdefault(meter, {})
+        revenue = shared.get("llmledger.customer.revenue")
+        if isinstance(revenue, _Delegate):
+            revenue.callback = self._observe_revenue
+        else:
+            revenue = shared["llmledger.customer.revenue"] = _Delegate(self._observe_revenue)
+            meter.create_observable_gauge(
+                "llmledger.customer.revenue", callbacks=[revenue], unit="USD",
+                description="Monthly revenue of each customer, from the configured plans, plus this "
+                            "month's overage past the plan's allowance.")
         # ---- overage and cache savings (ledger.month_to_date) ----
         self._pricer = pricer
         self._month_to_date = MonthToDate(self._plans)
-        self._cache_savings = ExactSums(meter, "llmledger.customer.cache_savings", "USD",
-                                        "What cached input would have cost uncached minus what it cost.",
-                                        drain)
+        self._cache_savings = ExactSums.on(meter, "llmledger.customer.cache_savings", "USD",
+                                           "What cached input would have cost uncached minus what it cost.",
+                                           drain, series_limit)
 
     # ---- customers on metrics: bounded ---------------------------------------------------------
     def metric_customer_id(self, customer_id: str, plan: str | None) -> str:

@@ -156,3 +156,32 @@ class CallRecord:
     @property
     def duration_s(self) -> float:
         return max(self.end_time_ns - self.start_time_ns, 0) / 1e9
+
+
+# ---- bounds on what a provider may report (reliability) -----------------------------------------
+MAX_TOKENS_PER_CALL = 10**9
+"""No real call reports more tokens than this: the largest context windows hold ~10**7 tokens, and
+a billion-token batch would be a call of its own kind. A larger count is corrupt or hostile data:
+the call is recorded as ``no_usage`` (logged once), never priced. Bounded counts also keep every
+per-customer sum far below 2**63, the OTLP integer limit (see ``saturated``)."""
+
+INT64_MAX = 2**63 - 1
+"""The largest integer OTLP (protobuf ``sfixed64``/``int64``) carries."""
+
+_USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                 "cache_write_1h_tokens", "reasoning_tokens", "input_audio_tokens",
+                 "output_audio_tokens", "web_searches")
+
+
+def implausible_count(usage: Usage) -> str | None:
+    """``name=value`` of the first count past ``MAX_TOKENS_PER_CALL`` (or negative), else None."""
+    for name in _USAGE_COUNTS:
+        value = getattr(usage, name)
+        if not 0 <= value <= MAX_TOKENS_PER_CALL:
+            return f"{name}={value!r}"
+    return None
+
+
+def saturated(value: int) -> int:
+    """An exported integer sum, clamped to what OTLP can encode (an overflow must not stop export)."""
+    return value if value <= INT64_MAX else INT64_MAX

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TextIO
 
+from llmledger.cli.safe_text import table_cell
+
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
@@ -113,7 +115,8 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, footer: S
     ``highlight[i]`` prints row ``i`` in red (when colour is on). Widths ignore colour codes
     because colour is applied after padding.
     """
-    body = [list(row) for row in rows]
+    body = [[table_cell(cell) for cell in row] for row in rows]
+    footer = [table_cell(cell) for cell in footer]
     everything = [[c.title for c in columns], *body, *([list(footer)] if footer else [])]
     widths = [max(len(row[i]) for row in everything) for i in range(len(columns))]
 

@@ -20,6 +20,7 @@ from llmledger.cli import render
 from llmledger.cli.render import Column, Style
 from llmledger.cli.report_html import html_reports, render_html
 from llmledger.cli.report_sections import money_columns, sections
+from llmledger.cli.safe_text import csv_cell, table_cell
 from llmledger.config import Config, load_config
 from llmledger.errors import LLMLedgerError
 from llmledger.ledger import LedgerNotFound, open_store
@@ -121,7 +122,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def to_csv(report: Report) -> str:
     """One line per row (no total line: a spreadsheet sums the columns itself)."""
     flags = {"cache": report.cache is not None, "what_if": report.what_if is not None}
-    rows = [row_dict(row, report.by, **flags) for row in report.rows]
+    rows = [{key: csv_cell(value) for key, value in row_dict(row, report.by, **flags).items()}
+            for row in report.rows]
     fields = list(row_dict(report.total, report.by, **flags))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
@@ -208,9 +210,9 @@ def format_report(report: Report, style: Style, *, limit: int | None = None,
     rows = report.rows[:limit] if limit is not None else report.rows
     dot = "·" if style.unicode else "-"
     if title is None:
-        title = f"llmledger report {dot} {report.ledger} {dot} {_period_text(report, style)}"
+        title = f"llmledger report {dot} {table_cell(report.ledger, 120)} {dot} {_period_text(report, style)}"
         if report.customer:
-            title += f" {dot} customer {report.customer}"
+            title += f" {dot} customer {table_cell(report.customer)}"
     lines = [style.bold(title)]
     if report.has_revenue:
         lines.append(style.dim(REVENUE_BASIS))
@@ -239,14 +241,14 @@ def _notes(report: Report, config: Config | None) -> list[str]:
     losing = report.unprofitable
     if losing:
         noun = report.by if len(losing) == 1 else f"{report.by}s"
-        details = ", ".join(f"{row.key} ({render.money(row.margin)})" for row in losing[:5])
+        details = ", ".join(f"{table_cell(row.key)} ({render.money(row.margin)})" for row in losing[:5])
         notes.append(f"{len(losing)} unprofitable {noun} at list prices: {details}"
                      + (" ..." if len(losing) > 5 else ""))
     for unit in ("tokens", "USD"):
         over = [row for row in report.rows
                 if row.over_allowance and (row.allowance is not None) == (unit == "tokens")]
         if over:
-            details = ", ".join(f"{row.key} ({_allowance_used(row)}%)" for row in over[:5])
+            details = ", ".join(f"{table_cell(row.key)} ({_allowance_used(row)}%)" for row in over[:5])
             notes.append(f"over their plan's included {unit}: {details}")
     unpriced = report.total.totals.unpriced_calls
     if unpriced:

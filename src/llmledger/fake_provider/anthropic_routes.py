@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from llmledger.fake_provider import aws_eventstream
-from llmledger.fake_provider.controls import Script, count_header, scripted
+from llmledger.fake_provider.controls import Script, count_header, scripted, scripted_usage
 from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route
 
 Event = tuple[str, dict[str, Any]]
@@ -114,6 +114,8 @@ def _message(body: dict[str, Any], script: Script, request: FakeRequest, model: 
     }
     if script.usage_mode != "omit":
         payload["usage"] = anthropic_usage(script, request)
+    if script.usage_json is not None and not body.get("stream"):
+        payload["usage"] = scripted_usage(script)
     return payload
 
 

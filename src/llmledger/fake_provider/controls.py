@@ -10,6 +10,7 @@
 | ``x-fake-reasoning-tokens`` | reasoning/thinking output tokens (inside output) |
 | ``x-fake-status`` | answer with this HTTP error status (429, 500, ...) |
 | ``x-fake-usage`` | ``omit`` (no usage at all) or ``malformed`` (usage with garbage values) |
+| ``x-fake-usage-json`` | non-streamed openai/anthropic: the usage value, verbatim JSON (hostile data) |
 | ``x-fake-fail-after`` | streams: cut the connection after this many events |
 | ``x-fake-chunks`` | streams: number of text chunks (default 3) |
 | ``x-fake-model`` | model name to report (default: the requested one) |
@@ -22,6 +23,7 @@ provider's route converts them to that provider's own accounting.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +45,7 @@ class Script:
     chunks: int = 3
     model: str | None = None
     service_tier: str | None = None
+    usage_json: str | None = None
 
     @property
     def text(self) -> str:
@@ -57,6 +60,11 @@ class Script:
 def _int(request: FakeRequest, name: str, default: int | None) -> int | None:
     value = request.header(name)
     return int(value) if value not in (None, "") else default
+
+
+def scripted_usage(script: Script) -> Any:
+    """The usage a test scripted verbatim (``x-fake-usage-json``), or None."""
+    return None if script.usage_json is None else json.loads(script.usage_json)
 
 
 def count_header(request: FakeRequest, name: str, default: int = 0) -> int:
@@ -80,6 +88,7 @@ def script_for(request: FakeRequest, default_output: int | None = None) -> Scrip
         chunks=_int(request, "x-fake-chunks", 3) or 3,
         model=request.header("x-fake-model"),
         service_tier=request.header("x-fake-service-tier"),
+        usage_json=request.header("x-fake-usage-json"),
     )
 
 

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from llmledger.fake_provider.controls import Script, scripted
+from llmledger.fake_provider.controls import Script, scripted, scripted_usage
 from llmledger.fake_provider.server import FakeRequest, FakeResponse, Route
 
 _ERRORS = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_exceeded",
@@ -66,7 +66,7 @@ def _chat(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeRes
                      "message": {"role": "assistant", "content": script.text, "refusal": None}}],
     }
     if script.usage_mode != "omit":
-        payload["usage"] = chat_usage(script)
+        payload["usage"] = chat_usage(script) if script.usage_json is None else scripted_usage(script)
     return FakeResponse.json(payload)
 
 
@@ -208,7 +208,7 @@ def _completions(request: FakeRequest, body: dict[str, Any], script: Script) -> 
         return FakeResponse.event_stream(events(), script.fail_after)
     payload = completion([choice(script.text, "stop")])
     if script.usage_mode != "omit":
-        payload["usage"] = chat_usage(script)
+        payload["usage"] = chat_usage(script) if script.usage_json is None else scripted_usage(script)
     return FakeResponse.json(payload)
 
 

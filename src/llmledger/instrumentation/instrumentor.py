@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from llmledger import attribution
+from llmledger import attribution, propagation
 from llmledger.config import Config, load_config
 from llmledger.instrumentation.adapter import PatchTarget, ProviderAdapter
 from llmledger.instrumentation.lifecycle import Lifecycle
@@ -84,13 +84,14 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         config: Config = kwargs.get("config") or load_config()
         attribution.settings.propagate_baggage = config.propagate_baggage
         attribution.settings.trust_inbound_baggage = config.trust_inbound_baggage
+        propagation.configure(config.propagate_trace_context)
         sinks: Sequence[RecordSink] = kwargs.get("sinks") or ()
         pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
         self.telemetry = Telemetry(
             kwargs.get("tracer_provider"), kwargs.get("meter_provider"), plans=config.plans,
             customer_cap=config.metric_customer_cap,
             customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__,
-            pricer=pricer)
+            pricer=pricer, series_limit=config.metric_series_limit)
         self._lifecycle = Lifecycle(self.telemetry, pricer)
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:

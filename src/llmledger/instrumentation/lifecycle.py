@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
+from llmledger import propagation
 from llmledger.attribution import current_customer
 from llmledger.instrumentation.adapter import (
     MalformedUsage,
@@ -28,7 +28,7 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
-from llmledger.usage import CallRecord
+from llmledger.usage import CallRecord, implausible_count
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -82,6 +82,9 @@ class Call:
                 record.finish_reasons = info.finish_reasons
                 if info.modifiers is not None:
                     record.modifiers = info.modifiers
+            if record.usage is not None and (problem := implausible_count(record.usage)):
+                warn_malformed(self, MalformedUsage(problem))
+                record.usage = None
             if record.usage is not None:
                 at = datetime.fromtimestamp(record.start_time_ns / 1e9, tz=timezone.utc)
                 record.cost = self._pricer.price(
@@ -143,7 +146,7 @@ def _error_type(error: BaseException) -> str:
 
 
 def _span_context(call: Call) -> object:
-    return otel_context.attach(trace.set_span_in_context(call.span)) if call.span is not None else None
+    return otel_context.attach(propagation.call_context(call.span)) if call.span is not None else None
 
 
 @contextlib.contextmanager

@@ -46,7 +46,7 @@ def open_ledger_sink(url_or_path: str, *, service_name: str | None = None, max_q
 
         require_psycopg()  # psycopg missing is a configuration error: say so now
         return LedgerSink(lambda: PostgresStore(url_or_path), description=redact(url_or_path),
-                          service_name=service_name, max_queue=max_queue, batch_size=batch_size,
+                          url=url_or_path, service_name=service_name, max_queue=max_queue, batch_size=batch_size,
                           flush_interval=flush_interval)
     from llmledger.ledger.sqlite_store import SQLiteStore
 

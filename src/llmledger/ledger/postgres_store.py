@@ -15,7 +15,7 @@ from llmledger.errors import ConfigError
 from llmledger.ledger import migrations, queries
 from llmledger.ledger.queries import Filters, Grouping, GroupTotals
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
-from llmledger.ledger.store import LedgerStore, redact
+from llmledger.ledger.store import LedgerStore, redact, scrub
 from llmledger.ledger.usage_groups import Dimension, UsageGroup, group_from_row, usage_groups_sql
 
 _DIALECT = queries.Dialect(placeholder="%s", day_expr="(started_at AT TIME ZONE 'UTC')::date",
@@ -53,7 +53,7 @@ class PostgresStore(LedgerStore):
         try:
             self._db = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.Error as exc:
-            raise ConfigError(f"cannot connect to the PostgreSQL ledger: {exc}".strip(),
+            raise ConfigError(f"cannot connect to the PostgreSQL ledger: {scrub(exc, url)}".strip(),
                               source=self.description, key="ledger") from exc
         try:
             self._migrate()

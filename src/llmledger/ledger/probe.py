@@ -13,7 +13,7 @@ from typing import Any
 
 from llmledger.ledger.migrations import SCHEMA_VERSION, VERSION_TABLE
 from llmledger.ledger.schema import TABLE
-from llmledger.ledger.store import is_postgres, redact, sqlite_path
+from llmledger.ledger.store import is_postgres, redact, scrub, sqlite_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ def _probe_postgres(url: str, timeout: int) -> Probe:
             calls = int(scalar(f"SELECT COUNT(*) FROM {TABLE}")) if has_calls else None
     except psycopg.Error as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return Probe(where, False, f"cannot connect: {message}",
+        return Probe(where, False, f"cannot connect: {scrub(message, url)}",
                      "start PostgreSQL or correct the URL (user, password, host, port, database)")
     ok, detail, fix = _state(version, calls)
     return Probe(where, ok, detail, fix)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmledger.ledger.schema import LedgerRow, row_from_record
-from llmledger.ledger.store import LedgerStore
+from llmledger.ledger.store import LedgerStore, scrub
 from llmledger.usage import CallRecord
 
 logger = logging.getLogger("llmledger.ledger")
@@ -38,8 +38,11 @@ class LedgerSink:
 
     def __init__(self, connect: Callable[[], LedgerStore], *, store: LedgerStore | None = None,
                  description: str = "ledger", service_name: str | None = None,
-                 max_queue: int = 10_000, batch_size: int = 500, flush_interval: float = 1.0) -> None:
+                 max_queue: int = 10_000, batch_size: int = 500, flush_interval: float = 1.0,
+                 url: str = "") -> None:
         self._connect = connect
+        self._url = url
+        """The ledger's URL as configured: its credentials are masked in every warning."""
         self._store = store
         self.description = description
         self.service_name = service_name
@@ -164,7 +167,8 @@ class LedgerSink:
             return True
         except Exception as exc:
             self._warn("unavailable", "llmledger: cannot reach the ledger %s (%s); records are kept "
-                       "in memory (up to %d) and retried", self.description, exc, self.max_queue)
+                       "in memory (up to %d) and retried", self.description, scrub(exc, self._url),
+                       self.max_queue)
             return False
 
     def _write(self, batch: list[CallRecord]) -> bool:
@@ -197,7 +201,7 @@ class LedgerSink:
             return True
         except Exception as exc:
             self._warn("write", "llmledger: writing %d call(s) to the ledger %s failed: %s",
-                       len(rows), self.description, exc)
+                       len(rows), self.description, scrub(exc, self._url))
             return False
 
     def _reset_store(self) -> None:

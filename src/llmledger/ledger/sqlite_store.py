@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from llmledger.errors import ConfigError
 from llmledger.ledger import migrations, sqlite_rollups
@@ -49,7 +50,6 @@ _INSERT = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, cost_pusd) "
 _FAST = Dialect(
     placeholder="?", day_expr="substr(started_at, 1, 10)", cost_sum="SUM(cost_pusd)",
     extra_select=("SUM(CASE WHEN cost_usd IS NOT NULL AND cost_pusd IS NULL THEN 1 ELSE 0 END)",))
-_NO_SQL_COST = Dialect(placeholder="?", day_expr=_FAST.day_expr, cost_sum="0")
 _PICO = Decimal(1) / PICO_PER_USD
 
 
@@ -181,7 +181,12 @@ class SQLiteStore(LedgerStore):
         sql = (f"SELECT {', '.join(keys)}, {sums}, MIN(first_at), MAX(last_at), SUM(cost_usd_whole), "
                f"SUM(cost_pusd_frac), SUM(inexact_calls) FROM {rollup.table}{where} "
                f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}")
-        rows = self._db.execute(sql, params).fetchall()
+        try:
+            rows = self._db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "overflow" not in str(exc):
+                raise
+            return None  # sums past 64 bits: the calls, summed in Python
         # Trust the rollup only if it counts every call the calls table holds for this filter
         # (the count reads an index): rows edited by hand send the report to the calls.
         where_calls, params_calls = where_clause(filters, _FAST, to_text)
@@ -234,13 +239,25 @@ class SQLiteStore(LedgerStore):
         return sums
 
     def _aggregate_in_python(self, grouping: Grouping, filters: Filters, keys: int) -> list[GroupTotals]:
-        sql, params = aggregate_sql(grouping, filters, _NO_SQL_COST, to_text)
-        costs = self._text_costs(grouping, filters, "cost_usd IS NOT NULL")
-        totals = []
-        for row in self._db.execute(sql, params):
-            key = tuple(None if part is None else str(part) for part in row[:keys])
-            totals.append(totals_from_row(row, keys, costs.get(key, Decimal(0)), from_text))
-        return totals
+        """Every sum in Python, exactly: for ledgers whose integer sums pass SQLite's 64 bits."""
+        key_sql = key_columns(grouping, _FAST)
+        where, params = where_clause(filters, _FAST, to_text)
+        sql = (f"SELECT {', '.join(key_sql)}, input_tokens, output_tokens, cache_read_tokens, "
+               f"cache_write_tokens, reasoning_tokens, cost_status, error_type, started_at, cost_usd "
+               f"FROM {TABLE}{where}")
+        groups: dict[tuple[str | None, ...], list[Any]] = {}
+        for *key_parts, i, o, cr, cw, r, status, error, started, cost in self._db.execute(sql, params):
+            key = tuple(None if part is None else str(part) for part in key_parts)
+            sums = groups.get(key)
+            if sums is None:
+                sums = groups[key] = [0, 0, 0, 0, 0, 0, 0, 0, 0, started, started, Decimal(0)]
+            for index, amount in enumerate((1, i, o, cr, cw, r, status == "unpriced", status == "no_usage",
+                                            error is not None)):
+                sums[index] += int(amount or 0)
+            sums[9], sums[10] = min(sums[9], started), max(sums[10], started)
+            if cost is not None:
+                sums[11] += Decimal(cost)
+        return [totals_from_row((*key, *sums[:11]), keys, sums[11], from_text) for key, sums in groups.items()]
 
     def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
                      models: Sequence[str] | None = None, cached_only: bool = False,

@@ -7,13 +7,14 @@ many processes and machines; it needs ``pip install 'llmledger[postgres]'``.
 
 from __future__ import annotations
 
+import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from llmledger.errors import ConfigError, LLMLedgerError
 from llmledger.ledger.migrations import VERSION_TABLE
@@ -97,12 +98,36 @@ def sqlite_path(url_or_path: str) -> Path:
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The ledger URL or libpq connection string, safe to print: every credential form libpq
+    accepts is ``***`` (the userinfo password, ``password=``/``sslpassword=`` in a URL query or a
+    ``key=value`` string) and so is the value of ``PGPASSWORD`` wherever it appears."""
+    return scrub(url, url)
+
+
+_KEYWORD_SECRET = re.compile(r"\b(?:ssl)?password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&#]+)", re.IGNORECASE)
+"""``password=...`` in a libpq ``key=value`` string or a URL query (libpq reads both)."""
+
+
+def _secrets(url: str) -> list[str]:
+    """The credentials written in a ledger URL or libpq connection string, longest first."""
+    found = [match.group(1) for match in _KEYWORD_SECRET.finditer(url)]
+    if "://" in url:
+        authority = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
+        userinfo = authority.rpartition("@")[0]
+        if ":" in userinfo:
+            found.append(userinfo.split(":", 1)[1])
+    if os.environ.get("PGPASSWORD"):
+        found.append(os.environ["PGPASSWORD"])
+    return sorted({secret for secret in found if secret}, key=len, reverse=True)
+
+
+def scrub(text: object, url: str) -> str:
+    """``text`` (a URL, or an error message about the ledger at ``url``: drivers sometimes echo the
+    connection string) with every credential of ``url`` and of ``PGPASSWORD`` masked."""
+    message = str(text)
+    for secret in _secrets(url):
+        message = message.replace(secret, "***")
+    return _KEYWORD_SECRET.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + "***", message)
 
 
 def open_store(url_or_path: str, *, create: bool = True) -> LedgerStore:

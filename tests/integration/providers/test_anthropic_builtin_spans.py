@@ -62,7 +62,8 @@ def test_sdk_spans_are_kept_nested_and_not_double_counted(harness, fake_provider
 
 def test_stream_helper_request_runs_under_our_span(harness, fake_provider, sdk_tracing):
     # The helper's request fires in __enter__, after stream() returned: llmledger makes its span
-    # current there, so the SDK's span (and the traceparent it sends) still nests under it.
+    # current there, so the SDK's span still nests under it. The request carries no traceparent:
+    # propagation to the provider is off by default (issue 18; tests/reliability/test_trace_propagation.py).
     client = anthropic.Anthropic(api_key="x", base_url=fake_provider.url, max_retries=0,
                                  open_telemetry=sdk_tracing)
     with llmledger.customer("c1"), client.messages.stream(
@@ -70,8 +71,8 @@ def test_stream_helper_request_runs_under_our_span(harness, fake_provider, sdk_t
         stream.until_done()
     _assert_nested_and_counted_once(harness)
     [ours] = _by_scope(harness)["llmledger"]
-    traceparent = fake_provider.requests[-1].header("traceparent")
-    assert traceparent is not None and traceparent.split("-")[1] == f"{ours.context.trace_id:032x}"
+    assert ours.context.trace_id
+    assert fake_provider.requests[-1].header("traceparent") is None
 
 
 async def test_async_stream_helper_request_runs_under_our_span(harness, fake_provider, sdk_tracing):

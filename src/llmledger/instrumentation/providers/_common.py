@@ -23,7 +23,7 @@ from llmledger.usage import PriceModifiers, Usage
 __all__ = [
     "OPENAI_DETAILS", "RAW_RESPONSE_HEADER", "ChatChunksHandler", "MalformedUsage", "RawResponses",
     "chat_completion_info", "chat_usage", "client_server", "field", "finish_reasons", "int_field",
-    "parsed_raw_response", "raw_mode", "reported_tier",
+    "parsed_raw_response", "raw_mode", "reported_tier", "usage_fields",
 ]
 
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
@@ -61,6 +61,23 @@ def int_field(obj: Any, name: str) -> int:
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
     raise MalformedUsage(f"{name}={value!r}")
+
+
+_NOT_A_USAGE = (str, bytes, bytearray, bool, int, float, list, tuple, set, frozenset)
+
+
+def usage_fields(usage: Any, *required: str) -> Any:
+    """``usage`` when it is an object with fields (a mapping or an SDK model) holding every count in
+    ``required`` (those the provider always sends); MalformedUsage otherwise. A usage of ``"lots"``
+    or ``[1, 2]``, or one without its input count, is not a usage of zero tokens (issue 18)."""
+    if usage is None:
+        return None
+    if isinstance(usage, _NOT_A_USAGE):
+        raise MalformedUsage(f"usage={usage!r:.80}")
+    for name in required:
+        if field(usage, name) is None:
+            raise MalformedUsage(f"usage without {name}")
+    return usage
 
 
 def client_server(base_url: Any) -> tuple[str | None, int | None]:
@@ -145,9 +162,13 @@ OPENAI_DETAILS = frozenset({"cached_tokens", "cache_write_tokens", "audio_tokens
 def chat_usage(usage: Any, details: frozenset[str] = OPENAI_DETAILS) -> Usage | None:
     """Chat / legacy completions usage: cached tokens are inside ``prompt_tokens``, reasoning tokens
     inside ``completion_tokens``. ``details``: the detail counts the provider documents; no other is
-    read (each one prices differently). The details may be SDK models or (mistral) undeclared dicts."""
-    if usage is None:
+    read (each one prices differently). The details may be SDK models or (mistral) undeclared dicts.
+    ``prompt_tokens`` is always sent; ``completion_tokens`` too, except by embeddings, whose
+    ``total_tokens`` equals their prompt tokens."""
+    if usage_fields(usage, "prompt_tokens") is None:
         return None
+    if field(usage, "total_tokens") != field(usage, "prompt_tokens"):
+        usage_fields(usage, "completion_tokens")
     prompt = field(usage, "prompt_tokens_details")
     completion = field(usage, "completion_tokens_details")
 

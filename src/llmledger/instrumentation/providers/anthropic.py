@@ -65,6 +65,7 @@ from llmledger.instrumentation.providers._common import (
     field,
     int_field,
     raw_mode,
+    usage_fields,
 )
 from llmledger.usage import NO_MODIFIERS, Iteration, PriceModifiers, Usage
 
@@ -134,7 +135,7 @@ def _steps(iterations: list[Any], top: Usage) -> tuple[Iteration, ...]:
 
 def message_usage(usage: Any) -> Usage | None:
     """Anthropic usage (a ``Usage``/``BetaUsage`` or the dict a stream handler merged) in OTel meaning."""
-    if usage is None:
+    if usage_fields(usage, "input_tokens", "output_tokens") is None:
         return None
     read = int_field(usage, "cache_read_input_tokens")
     creation = field(usage, "cache_creation")

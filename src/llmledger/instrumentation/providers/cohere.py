@@ -29,7 +29,7 @@ from llmledger.instrumentation.adapter import (
     StreamHandler,
 )
 from llmledger.instrumentation.lifecycle import wrap_stream
-from llmledger.instrumentation.providers._common import client_server, field, int_field
+from llmledger.instrumentation.providers._common import client_server, field, int_field, usage_fields
 from llmledger.usage import Usage
 
 _RAW = "cohere.v2.raw_client"
@@ -37,7 +37,7 @@ _RAW = "cohere.v2.raw_client"
 
 def cohere_usage(usage: Any) -> Usage | None:
     """A v2 ``Usage`` or an embed ``ApiMeta``: both hold ``billed_units`` and ``cached_tokens``."""
-    billed = field(usage, "billed_units")
+    billed = field(usage_fields(usage), "billed_units")
     if field(billed, "input_tokens") is None and field(billed, "output_tokens") is None:
         return None
     input_tokens = int_field(billed, "input_tokens")

@@ -35,7 +35,7 @@ from llmledger.instrumentation.adapter import (
     ResponseInfo,
     StreamHandler,
 )
-from llmledger.instrumentation.providers._common import client_server, field, int_field
+from llmledger.instrumentation.providers._common import client_server, field, int_field, usage_fields
 from llmledger.instrumentation.providers.google_genai_hops import (
     HOOKS,
     HopLog,
@@ -86,7 +86,7 @@ def _modality_tokens(details: Any, modality: str) -> int:
 
 def generate_usage(meta: Any) -> Usage | None:
     """``GenerateContentResponseUsageMetadata`` (or an embedding's ``UsageMetadata``) in OTel meaning."""
-    if meta is None:
+    if usage_fields(meta) is None:
         return None
     prompt = int_field(meta, "prompt_token_count")
     cached = int_field(meta, "cached_content_token_count")

@@ -33,6 +33,7 @@ from llmledger.instrumentation.providers._common import (
     int_field,
     raw_mode,
     reported_tier,
+    usage_fields,
 )
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
 
@@ -78,7 +79,7 @@ def processing_region(host: str | None) -> str | None:
 
 def responses_usage(usage: Any) -> Usage | None:
     """Responses API usage: cached tokens are inside ``input_tokens``."""
-    if usage is None:
+    if usage_fields(usage, "input_tokens", "output_tokens") is None:
         return None
     inputs = getattr(usage, "input_tokens_details", None)
     outputs = getattr(usage, "output_tokens_details", None)
