@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from llmledger.background import BackgroundWorker
 
 logger = logging.getLogger("llmledger.telemetry")
+BATCH_DELAY_S = 0.005
+"""How long the worker lets items gather after waking; collections and flush() drain at once."""
 
 Item = TypeVar("Item")
 
@@ -76,6 +79,9 @@ class MetricQueue(BackgroundWorker[Item]):
         wake = self._wake
         while not self.closed:
             wake.wait()
+            # Let calls finished in the next moment join this batch: while the event stays set, a
+            # submit is a deque append and one flag read, with no thread wake-up per call.
+            time.sleep(BATCH_DELAY_S)
             wake.clear()  # before draining: an item appended from now on sets it again
             self.drain()
 

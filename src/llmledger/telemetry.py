@@ -43,6 +43,8 @@ OTHER_CUSTOMER = "_other"
 UNATTRIBUTED = "_unattributed"
 """customer.id on metrics for calls made outside any customer scope."""
 _ATTR_CACHE_LIMIT = 50_000
+_NO_EXEMPLAR = Context()
+"""An empty context: a metric point recorded with it has no span, so the SDK keeps no exemplar."""
 
 TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
                  67108864]
@@ -314,10 +316,12 @@ class Telemetry:
             self._ttfc.record((record.first_chunk_time_ns - record.start_time_ns) / 1e9, base, context)
         usage = record.usage
         if usage is not None:
+            # exemplars on the duration and cost points only (the ones worth a jump to the trace);
+            # an exemplar costs the SDK a filter check, an attribute filter and a reservoir write
             self._token_usage.record(usage.input_tokens, self._cached(
-                ("tok", "input", *key), lambda: {**base, "gen_ai.token.type": "input"}), context)
+                ("tok", "input", *key), lambda: {**base, "gen_ai.token.type": "input"}), _NO_EXEMPLAR)
             self._token_usage.record(usage.output_tokens, self._cached(
-                ("tok", "output", *key), lambda: {**base, "gen_ai.token.type": "output"}), context)
+                ("tok", "output", *key), lambda: {**base, "gen_ai.token.type": "output"}), _NO_EXEMPLAR)
         cost = record.cost
         if cost.total is not None:
             self._cost.record(float(cost.total), base, context)
