@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
@@ -70,7 +70,12 @@ gateway in ``endpoints:`` (an unconfigured loopback endpoint is ``openai_compati
 
 
 @contextmanager
-def instrumented(config: Config | None = None) -> Iterator[Harness]:
+def instrumented(config: Config | None = None, *, fake_endpoints: bool = True) -> Iterator[Harness]:
+    """llmledger instrumented with in-memory exporters. A config that names no endpoints gets the
+    fake provider's (``FAKE_ENDPOINTS``) unless ``fake_endpoints=False`` (what a new user gets)."""
+    config = config or Config()
+    if fake_endpoints and not config.endpoints.entries:
+        config = replace(config, endpoints=FAKE_ENDPOINTS)
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -79,7 +84,7 @@ def instrumented(config: Config | None = None) -> Iterator[Harness]:
     instrumentor = LLMLedgerInstrumentor()
     harness = Harness(exporter, reader, instrumentor)
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider,
-                            config=config or Config(endpoints=FAKE_ENDPOINTS), sinks=[harness])
+                            config=config, sinks=[harness])
     try:
         yield harness
     finally:

@@ -173,6 +173,12 @@ def _open_sinks(config: Config, settings: dict[str, Any]) -> list[Any]:
                           key=key) from exc
 
 
+def _active_config() -> Config | None:
+    """The config the running ``init()`` loaded; None before ``init()`` and after ``shutdown()``."""
+    started = _started
+    return started.config if started is not None else None
+
+
 def _flush_sinks(timeout: float) -> None:
     started = _started
     for sink in started.sinks if started is not None else ():

@@ -19,8 +19,8 @@ def configured_status(explicit: int | None) -> int | None:
         return explicit
     import llmledger
 
-    config = llmledger._state.get("config")
-    return getattr(config, "limit_response", None)
+    config = llmledger._active_config()
+    return config.limit_response if config is not None else None
 
 
 def limit_response(status: int, error: LimitExceeded) -> tuple[str, list[tuple[str, str]], bytes]:

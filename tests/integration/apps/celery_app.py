@@ -38,10 +38,11 @@ def _instrument_worker(**_: object) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.trace import TracerProvider
 
-    from llmledger.config import Config
+    from llmledger.config import load_config
 
+    config = load_config(None, env={}, endpoints={"127.0.0.1": "openai"})  # the fake answers as OpenAI
     llmledger.instrument(tracer_provider=TracerProvider(), meter_provider=MeterProvider(),
-                         config=Config(), sinks=[JsonLinesSink(os.environ["LLMLEDGER_TEST_RECORDS"])])
+                         config=config, sinks=[JsonLinesSink(os.environ["LLMLEDGER_TEST_RECORDS"])])
 
 
 @app.task(name="summarise")

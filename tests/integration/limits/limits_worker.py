@@ -28,7 +28,7 @@ CENT = {"x-fake-input-tokens": "4000", "x-fake-output-tokens": "0"}  # gpt-4o: $
 def main() -> None:
     redis_url, fake_url, limit, threads, start_file = sys.argv[1:6]
     config = load_config(None, env={}, limits=[{"customer": "shared", "usd_per_month": limit}],
-                         limits_store=redis_url)
+                         limits_store=redis_url, endpoints={"127.0.0.1": "openai"})
     LLMLedgerInstrumentor().instrument(tracer_provider=TracerProvider(), meter_provider=MeterProvider(),
                                        config=config)
     client = openai.OpenAI(base_url=fake_url + "/v1", api_key="x", max_retries=0)

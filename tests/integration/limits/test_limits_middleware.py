@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import httpx
 import openai
@@ -40,7 +41,7 @@ def test_wsgi_429_with_retry_after(fake_provider):
             http.get("/")
 
 
-def test_asgi_429_from_the_config(fake_provider):
+def test_asgi_429_from_the_config(fake_provider, monkeypatch):
     client = openai.AsyncOpenAI(base_url=fake_provider.url + "/v1", api_key="x", max_retries=0)
 
     async def app(scope, receive, send):
@@ -56,10 +57,8 @@ def test_asgi_429_from_the_config(fake_provider):
     import llmledger
 
     with limited(RULES, limit_response=429) as h:
-        llmledger._state["config"] = h.instrumentor_config  # what init() keeps
-        try:
-            first, second = asyncio.run(run())
-        finally:
-            llmledger._state.pop("config", None)
+        # what init() keeps: its config (the harness instruments without init())
+        monkeypatch.setattr(llmledger, "_started", SimpleNamespace(config=h.instrumentor_config))
+        first, second = asyncio.run(run())
     assert first.status_code == 200 and second.status_code == 429
     assert "retry-after" in second.headers

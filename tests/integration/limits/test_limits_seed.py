@@ -20,7 +20,7 @@ CENT = {"x-fake-input-tokens": "4000", "x-fake-output-tokens": "0"}  # gpt-4o: $
 
 def start(ledger: str, rules: list[dict]) -> None:
     llmledger.init(ledger=ledger, limits=rules, tracer_provider=TracerProvider(),
-                   meter_provider=MeterProvider())
+                   meter_provider=MeterProvider(), endpoints={"127.0.0.1": "openai"})  # the fake answers as OpenAI
 
 
 def old_row(customer: str, at: datetime, usd: str, feature: str | None = None):

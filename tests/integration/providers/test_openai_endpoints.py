@@ -52,7 +52,7 @@ def provider() -> InMemoryProvider:
 
 @pytest.fixture()
 def harness() -> Iterator[Harness]:
-    with instrumented(Config()) as h:  # no endpoints configured: what a new user gets
+    with instrumented(Config(), fake_endpoints=False) as h:  # no endpoints configured: what a new user gets
         yield h
 
 
@@ -144,7 +144,7 @@ def test_configured_gateway_is_named_and_priced_by_its_endpoint(provider):
 
 
 def test_injection_can_be_turned_off(provider):
-    with instrumented(Config(request_stream_usage=False)) as h:
+    with instrumented(Config(request_stream_usage=False), fake_endpoints=False) as h:
         chunks = list(client(provider, "https://api.openai.com/v1").chat.completions.create(
             model="gpt-4o", messages=MSG, stream=True, extra_headers=USAGE))
     assert "stream_options" not in provider.requests[-1].json

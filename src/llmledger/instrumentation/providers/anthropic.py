@@ -35,7 +35,7 @@ Streams: raw ``create(stream=True)`` streams go through the generic stream proxy
 cumulative ``message_delta`` usage). The ``messages.stream()`` helper does not go through ``create``:
 it returns a ``MessageStreamManager`` whose request fires in ``__enter__``, and the ``MessageStream``
 it yields reads its raw event stream (``_raw_stream``) itself in ``text_stream``, ``until_done()``
-and ``get_final_message()``. So the manager is the stream's place: the lifecycle sends the request
+and ``get_final_message()``. So the manager is the stream's place: the generic call wrapper sends the request
 with llmledger's span current (the SDK's own span nests under it) and puts its stream proxy in place
 of ``_raw_stream`` before anything reads it, so every helper reads through it (same events, exact
 usage, time to first chunk, a failure mid-stream ends the call with that error). Should a future SDK
@@ -193,7 +193,7 @@ def usage_modifiers(usage: Any, request: PriceModifiers) -> PriceModifiers | Non
 def _response_model(model: Any, request: RequestInfo) -> str | None:
     # Bedrock answers with the base model id (claude-haiku-4-5-20251001) whatever inference
     # profile was called, but the profile sets the price (global. vs us./eu./... rates differ) and
-    # the lifecycle prices the response model first: leave it out, as the boto3 Bedrock adapter does.
+    # the generic call wrapper prices the response model first: leave it out, as the boto3 Bedrock adapter does.
     if request.provider == "aws.bedrock" or not isinstance(model, str):
         return None
     return model

@@ -4,7 +4,7 @@ botocore builds every client class at run time, so the one stable patch point is
 ``BaseClient._make_api_call(operation_name, api_params)``, shared by clients created before and
 after instrumentation. It sees every AWS call: only ``bedrock-runtime`` Converse, ConverseStream,
 InvokeModel and InvokeModelWithResponseStream are recorded; for anything else
-``request_info`` answers None before any span exists, so the lifecycle passes it through.
+``request_info`` answers None before any span exists, so the generic call wrapper passes it through.
 
 The model id is recorded as given (foundation model, ``us.``/``global.`` inference profile or ARN);
 pricing normalises it. Streams replace ``response["stream"]`` / ``response["body"]`` (an

@@ -8,7 +8,7 @@ covers those clients, ``with_raw_response``, and counts each call exactly once.
 
 The raw ``chat``/``embed`` return an ``HttpResponse`` whose ``.data`` is the parsed body. The raw
 ``chat_stream`` is a context manager: the request starts at ``__enter__``, whose ``HttpResponse.data``
-(a property over ``_data``) is the event generator; the lifecycle observes it there, so ``.data``
+(a property over ``_data``) is the event generator; the generic call wrapper observes it there, so ``.data``
 yields the same events through a traced generator.
 
 Usage is ``billed_units`` (what Cohere bills; ``tokens`` also counts the chat template), floats in

@@ -6,7 +6,7 @@ adds requests too. The cost must cover all of them, so the private per-request m
 with tiny hooks that report into a :class:`HopLog` owned by the enclosing public call, found
 through a context variable that is only set while that call runs:
 
-* non-streamed ``generate_content``: the lifecycle enters the request's :class:`MadeCurrent` scope
+* non-streamed ``generate_content``: the generic call wrapper enters the request's :class:`MadeCurrent` scope
   around the SDK call (``RequestInfo.around_call``). ``Models._generate_content`` (one per HTTP
   request) adds its response's usage to the log;
 * streams: the same scope is the stream's per-step scope (``streams.Step``), entered around each
