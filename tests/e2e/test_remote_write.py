@@ -49,7 +49,8 @@ def remote_write(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Remo
         extra_configs=(REMOTE_WRITE_OVERLAY,),
         env={"LLMLEDGER_REMOTE_WRITE_ENDPOINT": f"{prometheus.url}/api/v1/write",
              "LLMLEDGER_PROMETHEUS_EXPORTER_ENDPOINT": f"127.0.0.1:{free_port()}"})
-    spans = run_workload(collector.otlp_grpc, work / "spans.json", service=RW_SERVICE, phases=1)
+    # Two phases: the unprofitable customer's limit warns from its second call on (e2e_scenario).
+    spans = run_workload(collector.otlp_grpc, work / "spans.json", service=RW_SERVICE, phases=2)
     expected = sum(s["attributes"].get("gen_ai.usage.cost", 0.0) for s in spans)
     prometheus.wait_for(f'sum(llmledger_customer_cost_USD_total{{job="{RW_SERVICE}"}})',
                         lambda r: bool(r) and math.isclose(float(r[0]["value"][1]), expected, rel_tol=1e-9),
