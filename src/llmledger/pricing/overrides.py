@@ -58,7 +58,7 @@ from genai_prices.types import ModelPrice, Tier, TieredPrices
 
 from llmledger.errors import ConfigError
 from llmledger.pricing.catalog import find_model
-from llmledger.pricing.compile import compile_card
+from llmledger.pricing.compile import PRICE_KEYS, compile_card
 from llmledger.pricing.modifiers import (
     KNOWN_SERVICE_TIERS,
     PriceContext,
@@ -70,20 +70,6 @@ from llmledger.pricing.normalize import model_candidates
 from llmledger.pricing.providers import genai_provider_id
 from llmledger.pricing.ratecard import CardError
 
-PRICE_KEYS = (
-    "input_mtok",
-    "output_mtok",
-    "cache_read_mtok",
-    "cache_write_mtok",
-    "cache_write_1h_mtok",
-    "input_audio_mtok",
-    "output_audio_mtok",
-    "cache_audio_read_mtok",
-    "output_image_mtok",
-    "output_reasoning_mtok",
-    "web_searches_kcount",
-    "requests_kcount",
-)
 _ENTRY_KEYS = frozenset(
     {"provider", "model", "model_prefix", "prices", "base", "base_provider", "multiplier", "service_tier"}
     | {"batch", "speed", "effective_from", "effective_until", "currency", "note", "region"}
