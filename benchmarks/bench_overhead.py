@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 import llmledger
 from llmledger.config import Config
 from llmledger.instrumentation.instrumentor import LLMLedgerInstrumentor
+from reference_call import reference_call
 
 RESULTS = Path(__file__).parent / "results" / "overhead.txt"
 MSG = [{"role": "user", "content": "hi"}]
@@ -125,24 +126,6 @@ def compare(name: str, fn: Callable[[], object], instrumentor: LLMLedgerInstrume
     i_thread, i_process = (statistics.median(x[k] for x in inst) for k in (0, 1))
     return {"scenario": name, "bare_us": b_thread * 1e6, "instrumented_us": i_thread * 1e6,
             "overhead_us": (i_thread - b_thread) * 1e6, "total_us": (i_process - b_process) * 1e6}
-
-
-def reference_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], None]:
-    """DESIGN.md's yardstick: one span with 15 attributes plus 5 metric points."""
-    tracer = tracer_provider.get_tracer("reference")
-    meter = meter_provider.get_meter("reference")
-    histogram, counter = meter.create_histogram("reference.h"), meter.create_counter("reference.c")
-    span_attrs = {f"attribute.{i}": f"value-{i}" for i in range(15)}
-    point_attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                   "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06"}
-
-    def once() -> None:
-        tracer.start_span("chat gpt-4o", attributes=span_attrs).end()
-        for _ in range(3):
-            histogram.record(5, point_attrs)
-        for _ in range(2):
-            counter.add(1, point_attrs)
-    return once
 
 
 def bare_span_and_points(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> float:
