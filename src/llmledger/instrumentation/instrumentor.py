@@ -27,6 +27,7 @@ from llmledger.instrumentation.providers import load_adapters
 from llmledger.integrations.app_hooks import AppHooks
 from llmledger.limits import build_limit_guard
 from llmledger.limits.guard import LimitGuard
+from llmledger.patches import unwrap_all
 from llmledger.pricing import Pricer
 from llmledger.telemetry import RecordSink, Telemetry
 from llmledger.version import __version__
@@ -149,11 +150,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._app_hooks.uninstall()
         if self._lifecycle is not None:
             self._lifecycle.active = False
-        for owner, name in reversed(self._patched):
-            current = vars(owner).get(name)
-            if isinstance(current, wrapt.FunctionWrapper):
-                setattr(owner, name, current.__wrapped__)
-        self._patched.clear()
+        unwrap_all(self._patched)
         self.instrumented_providers.clear()
         self._lifecycle = None
         if self.limits is not None:

@@ -39,6 +39,7 @@ from llmledger.integrations.litellm_usage import (
     usage_from,
 )
 from llmledger.integrations.ownership import owning_wrapper
+from llmledger.patches import unwrap_all
 from llmledger.usage import CallRecord, CustomerContext
 
 if TYPE_CHECKING:
@@ -232,11 +233,7 @@ class LiteLLMIntegration:
         import litellm
 
         self.callback.active = False
-        for module, name in reversed(self._patched):
-            current = vars(module).get(name)
-            if isinstance(current, wrapt.FunctionWrapper):
-                setattr(module, name, current.__wrapped__)
-        self._patched.clear()
+        unwrap_all(self._patched)
         for name in _CALLBACK_LISTS:
             registered = getattr(litellm, name, None)
             if isinstance(registered, list):

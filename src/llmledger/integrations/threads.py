@@ -22,6 +22,7 @@ from typing import Any
 import wrapt
 
 from llmledger.attribution import _current
+from llmledger.patches import unwrap_all
 from llmledger.usage import CustomerContext
 
 logger = logging.getLogger("llmledger.integrations")
@@ -107,8 +108,4 @@ class ThreadPropagation:
             self._patched.append((owner, name))
 
     def uninstall(self) -> None:
-        for owner, name in reversed(self._patched):
-            current = vars(owner).get(name)
-            if isinstance(current, wrapt.FunctionWrapper):
-                setattr(owner, name, current.__wrapped__)
-        self._patched.clear()
+        unwrap_all(self._patched)
