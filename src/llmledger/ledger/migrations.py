@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmledger.errors import ConfigError
+from llmledger.ledger.rollups import ROLLUPS, USAGE_ROLLUPS
 from llmledger.ledger.schema import create_table
-from llmledger.ledger.sqlite_rollups import ROLLUPS
 
 VERSION_TABLE = "schema_version"
 
@@ -64,8 +64,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3, "SQLite: daily rollups by customer, model and feature, for fast reports",
-        sqlite=tuple(statement for rollup in ROLLUPS for statement in (rollup.create(), *rollup.backfill())),
-        postgres=(),  # PostgreSQL aggregates a million rows fast enough by itself
+        sqlite=tuple(statement for rollup in ROLLUPS for statement in (
+            rollup.create("sqlite"), *rollup.backfill("sqlite"))),
+        postgres=(),
+    ),
+    Migration(
+        4, "monthly usage rollups for cache savings and what-if; PostgreSQL: the daily rollups too",
+        sqlite=tuple(statement for rollup in USAGE_ROLLUPS for statement in (
+            rollup.create("sqlite"), *rollup.backfill("sqlite"))),
+        postgres=tuple(statement for rollup in (*ROLLUPS, *USAGE_ROLLUPS) for statement in (
+            rollup.create("postgres"), *rollup.backfill("postgres"))),
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

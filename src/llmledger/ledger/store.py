@@ -12,6 +12,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,6 +40,17 @@ class LedgerStore(ABC):
     """A moment as the database stores it."""
     _from_db: Callable[[object], datetime | None]
     """A stored moment back as an aware UTC datetime."""
+    _rollup_cost_sql: str
+    """The exact cost sums of a rollup query (``rollup_reads``), read back by ``_rollup_cost``."""
+
+    def _rollup_cost(self, values: Sequence[Any]) -> tuple[Decimal, bool]:
+        """The exact cost from ``_rollup_cost_sql``'s values, and whether some calls' costs must be
+        added from the calls (SQLite: not whole picodollars)."""
+        return Decimal(values[0] or 0), False
+
+    def _rollup_rows(self, sql: str, params: Sequence[object]) -> list[Any] | None:
+        """A rollup query's rows; None when its sums cannot be done in the database (overflow)."""
+        return list(self._db.execute(sql, params).fetchall())
 
     @abstractmethod
     def insert(self, rows: Sequence[LedgerRow]) -> None:
@@ -58,8 +70,11 @@ class LedgerStore(ABC):
     def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
         """First and last call time matching ``filters`` (UTC), or None when there is none."""
         where, params = where_clause(filters, self._dialect, self._to_db)
+        # Two subqueries: each of MIN and MAX alone is one step down the time index; together in
+        # one SELECT, SQLite reads the whole index.
         first, last = self._db.execute(
-            f"SELECT MIN(started_at), MAX(started_at) FROM {TABLE}{where}", params).fetchone()
+            f"SELECT (SELECT MIN(started_at) FROM {TABLE}{where}), (SELECT MAX(started_at) FROM {TABLE}{where})",
+            [*params, *params]).fetchone()
         start, end = self._from_db(first), self._from_db(last)
         return (start, end) if start is not None and end is not None else None
 
