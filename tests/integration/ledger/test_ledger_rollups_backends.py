@@ -67,7 +67,7 @@ def _totals(groups: list[GroupTotals]) -> list[GroupTotals]:
 
 def _calls_usage(store: LedgerStore, filters: Filters, models: list[str] | None, cached_only: bool,
                  dimension: Dimension) -> list[UsageGroup]:
-    return store._usage_groups_calls(filters, models=models, cached_only=cached_only,  # type: ignore[attr-defined]
+    return store._usage_groups_calls(filters, models=models, cached_only=cached_only,  # type: ignore[attr-defined,no-any-return]
                                      dimension=dimension)
 
 
@@ -77,8 +77,9 @@ def _day(text: str) -> datetime:
 
 # Periods whose months hold only calls inside them: the default period (first to last call day),
 # whole months, all time, and a month range starting at the first call's day.
-COVERED = [Filters(), Filters(_day("2026-09-12"), _day("2026-11-21")), Filters(_day("2026-10-01"), _day("2026-11-01")),
-           Filters(until=_day("2026-10-01")), Filters(since=_day("2026-11-01")), Filters(_day("2026-09-01"), _day("2027-01-01"))]
+COVERED = [Filters(), Filters(_day("2026-09-12"), _day("2026-11-21")),
+           Filters(_day("2026-10-01"), _day("2026-11-01")), Filters(until=_day("2026-10-01")),
+           Filters(since=_day("2026-11-01")), Filters(_day("2026-09-01"), _day("2027-01-01"))]
 # Periods that split a month's calls: the usage rollups cannot answer them.
 SPLIT = [Filters(_day("2026-10-03"), _day("2026-10-09")), Filters(since=_day("2026-10-15")),
          Filters(_day("2026-10-01"), datetime(2026, 11, 1, 6, tzinfo=UTC))]
@@ -165,17 +166,17 @@ def test_a_postgres_ledger_at_v3_gets_its_rollups_on_open(postgres_url: str) -> 
     from llmledger.ledger.schema import COLUMNS
 
     rows = [row_from_record(record) for record in _records(300, seed=41)]
-    with psycopg.connect(postgres_url) as db, db.cursor() as cursor:
-        with cursor.copy(f"COPY llm_calls ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row.values())
+    with (psycopg.connect(postgres_url) as db, db.cursor() as cursor,
+          cursor.copy(f"COPY llm_calls ({', '.join(COLUMNS)}) FROM STDIN") as copy):
+        for row in rows:
+            copy.write_row(row.values())
     with open_store(postgres_url) as store:
         assert store.schema_version() == MIGRATIONS[-1].version
         for filters in COVERED[:3]:
             for dimension in ("customer", "feature"):
-                found = rollup_reads.usage(store, filters, ["gpt-4o"], True, dimension)  # type: ignore[arg-type]
+                found = rollup_reads.usage(store, filters, ["gpt-4o"], True, dimension)
                 assert found is not None
-                assert _groups(found) == _groups(_calls_usage(store, filters, ["gpt-4o"], True, dimension))  # type: ignore[arg-type]
+                assert _groups(found) == _groups(_calls_usage(store, filters, ["gpt-4o"], True, dimension))
             for grouping in GROUPINGS:
                 assert rollup_reads.aggregate(store, grouping, filters) is not None
                 assert _totals(store.aggregate(grouping, filters)) == _totals(

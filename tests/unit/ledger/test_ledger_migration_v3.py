@@ -66,7 +66,7 @@ def test_the_usage_rollups_are_filled_from_the_v3_calls(v3_copy: Path, tmp_path:
     before = _tables(v3_copy)
     with open_store(str(v3_copy), create=False) as store:
         for dimension in ("customer", "feature"):
-            found = rollup_reads.usage(store, Filters(), ["claude-sonnet-4-6"], True, dimension)  # type: ignore[arg-type]
+            found = rollup_reads.usage(store, Filters(), ["claude-sonnet-4-6"], True, dimension)
             assert found is not None and sum(group.calls for group in found) > 0
             assert sorted(found, key=repr) == sorted(store._usage_groups_calls(  # type: ignore[attr-defined]
                 Filters(), models=["claude-sonnet-4-6"], cached_only=True, dimension=dimension), key=repr)
