@@ -84,6 +84,9 @@ class PostgresStore(LedgerStore):
                                  "applied_at) VALUES (%s, %s, now())",
                                  (migration.version, migration.description))
 
+    def _begin_snapshot(self) -> None:
+        self._db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
     def insert(self, rows: Sequence[LedgerRow]) -> None:
         with self._db.transaction(), self._db.cursor() as cursor:
             with cursor.copy(_COPY) as copy:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -82,6 +83,27 @@ class LedgerStore(ABC):
         """The newest migration applied to this ledger (0 for a new database)."""
         found = self._db.execute(f"SELECT MAX(version) FROM {VERSION_TABLE}").fetchone()
         return int(found[0] or 0)
+
+    _call_counts: dict[tuple[object, ...], int] | None = None
+    """Inside ``snapshot()``: calls counted so far, per time range (``rollup_reads``)."""
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read one consistent state of the ledger (a read transaction): a report's queries see
+        the same calls even while other processes insert, and its rollup checks count once."""
+        if self._call_counts is not None:
+            yield  # already inside one
+            return
+        self._begin_snapshot()
+        self._call_counts = {}
+        try:
+            yield
+        finally:
+            self._call_counts = None
+            self._db.execute("COMMIT")
+
+    def _begin_snapshot(self) -> None:
+        self._db.execute("BEGIN")
 
     def count(self) -> int:
         """Number of calls in the ledger."""
