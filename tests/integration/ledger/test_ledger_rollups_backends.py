@@ -181,3 +181,22 @@ def test_a_postgres_ledger_at_v3_gets_its_rollups_on_open(postgres_url: str) -> 
                 assert rollup_reads.aggregate(store, grouping, filters) is not None
                 assert _totals(store.aggregate(grouping, filters)) == _totals(
                     store._aggregate_calls(grouping, filters))  # type: ignore[attr-defined]
+
+
+def test_a_report_reads_one_snapshot_while_the_app_inserts(ledger_url: str,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    records = _records(200, seed=51)
+    _fill(ledger_url, records[:150])
+    with open_store(ledger_url) as reader, open_store(ledger_url) as app:
+        with reader.snapshot():
+            before = reader.aggregate("customer", Filters())
+            # The app writes between two of the report's queries: the report must not see it.
+            app.insert([row_from_record(record) for record in records[150:]])
+            assert _totals(reader.aggregate("customer", Filters())) == _totals(before)
+            found = rollup_reads.usage(reader, Filters(), None, True, "customer")
+            assert found is not None
+            assert sum(group.calls for group in reader.usage_groups(Filters(), dimension="customer")) == sum(
+                1 for record in records[:150] if record.cost.status == "priced")
+        after = reader.aggregate("customer", Filters())
+    assert sum(group.calls for group in after) == 200
+    assert "disagree" not in caplog.text
