@@ -76,3 +76,15 @@ def test_the_usage_rollups_are_filled_from_the_v3_calls(v3_copy: Path, tmp_path:
     with open_store(str(tmp_path / "new.db")):
         pass
     assert _tables(tmp_path / "new.db") == after  # the same schema as a ledger created at v4
+
+
+def test_blocked_calls_read_the_partial_index_not_every_call(v3_copy: Path) -> None:
+    from llmledger.ledger.migrations import BLOCKED_INDEX
+    from llmledger.limits.guard import BLOCKED
+
+    assert f"error_type = '{BLOCKED}'" in BLOCKED_INDEX  # the index's condition is the query's
+    with open_store(str(v3_copy), create=False) as store:
+        plan = store._db.execute(
+            f"EXPLAIN QUERY PLAN SELECT customer_id, COUNT(*) FROM llm_calls WHERE error_type = '{BLOCKED}' "
+            "AND started_at >= ? AND started_at < ? GROUP BY customer_id", ("2026-10-01", "2026-11-01")).fetchall()
+    assert "USING INDEX llm_calls_limit_blocked" in " ".join(str(step) for step in plan)
