@@ -2,9 +2,11 @@
 
 Uses the Debian server binaries (``bash scripts/postgres.sh`` installs them) as the ledger tests
 do: a temporary data directory, ``fsync=off``, run as the ``postgres`` user when we are root,
-stopped and deleted on exit. ``server_cpu()`` sums the user+system CPU seconds of every server
-process (the postmaster's children: backends and parallel workers), so a benchmark can state the
-database's own CPU next to the client's.
+stopped and deleted on exit. Autovacuum is off: the benchmark runs ``VACUUM ANALYZE`` itself after
+loading, as autovacuum would, so no maintenance runs while reports are timed. ``server_cpu()``
+sums the user+system CPU seconds of the processes that serve queries (the postmaster, backends,
+parallel workers, live or reaped; not the checkpointer and other background writers), so a
+benchmark can state the database's own CPU next to the client's.
 """
 
 from __future__ import annotations
@@ -52,12 +54,26 @@ class Server:
             except OSError:
                 continue  # the process ended meanwhile
             pid, ppid = int(stat.split("/")[2]), int(fields[1])
+            if ppid == master and _background(pid):
+                continue
             if pid == master or ppid == master:
                 # utime, stime, and for the postmaster its reaped children's cutime, cstime
                 total += int(fields[11]) + int(fields[12])
                 if pid == master:
                     total += int(fields[13]) + int(fields[14])
         return total / ticks
+
+
+_BACKGROUND = (b"checkpointer", b"background writer", b"walwriter", b"autovacuum", b"logical replication",
+               b"stats collector", b"archiver")
+
+
+def _background(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return any(name in command for name in _BACKGROUND)
 
 
 @contextmanager
@@ -72,7 +88,7 @@ def local_postgres() -> Iterator[Server]:
     subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                     "-E", "UTF8", "--locale=C", "--no-sync"], check=True, capture_output=True)
     options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off")
+               "-c synchronous_commit=off -c full_page_writes=off -c autovacuum=off")
     subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"),
                     "-o", options, "-w", "-t", "60", "start"], check=True, capture_output=True)
     try:
