@@ -113,8 +113,11 @@ def _any_calls(store: LedgerStore, since: datetime | None, until: datetime | Non
     conditions = [f"started_at {operator} {mark}" for bound, operator in ((since, ">="), (until, "<"))
                   if bound is not None]
     params = [store._to_db(bound) for bound in (since, until) if bound is not None]
-    found = store._db.execute(f"SELECT 1 FROM {TABLE} WHERE {' AND '.join(conditions)} LIMIT 1", params).fetchone()
-    return found is not None
+    # MIN, not "SELECT 1 ... LIMIT 1": PostgreSQL's generic plan for a prepared statement (psycopg
+    # prepares a query run 5 times) would scan the whole table for the latter when nothing matches.
+    found = store._db.execute(f"SELECT MIN(started_at) FROM {TABLE} WHERE {' AND '.join(conditions)}",
+                              params).fetchone()
+    return found[0] is not None
 
 
 def _whole_months(store: LedgerStore, filters: Filters) -> Filters | None:
