@@ -58,6 +58,8 @@ SHARED_PINS = ("openai", "httpx", "httpx2", "opentelemetry-api", "opentelemetry-
 CALLS = {"sync": (10, 40), "async": (10, 40), "stream100": (2, 5), "stream1": (10, 40)}
 CONTENDERS = ("llmledger", "openai-v2")
 MSG = [{"role": "user", "content": "hi"}]
+# OpenAI's own URL (the transport is in memory): llmledger names and prices the calls as it would in an app
+BASE_URL = "https://api.openai.com/v1"
 USAGE = {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
          "prompt_tokens_details": {"cached_tokens": 200}, "completion_tokens_details": {"reasoning_tokens": 0}}
 
@@ -94,14 +96,14 @@ def workload(scenario: str) -> Callable[[], object]:
 
     transport = httpx2.MockTransport(handler)
     if scenario == "async":
-        aclient = openai.AsyncOpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
+        aclient = openai.AsyncOpenAI(api_key="x", base_url=BASE_URL, max_retries=0,
                                      http_client=httpx2.AsyncClient(transport=transport))
         loop = asyncio.new_event_loop()
 
         async def acall() -> None:
             await aclient.chat.completions.create(model="gpt-4o", messages=MSG)  # type: ignore[arg-type]
         return lambda: loop.run_until_complete(acall())
-    client = openai.OpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
+    client = openai.OpenAI(api_key="x", base_url=BASE_URL, max_retries=0,
                            http_client=httpx2.Client(transport=transport))
     if scenario == "sync":
         return lambda: client.chat.completions.create(model="gpt-4o", messages=MSG)  # type: ignore[arg-type]
