@@ -14,7 +14,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -88,10 +87,9 @@ class Call:
                 warn_malformed(self, MalformedUsage(problem))
                 record.usage = None
             if record.usage is not None:
-                at = datetime.fromtimestamp(record.start_time_ns / 1e9, tz=timezone.utc)
                 record.cost = self._pricer.price(
                     record.provider, record.response_model or record.request_model, record.usage,
-                    record.modifiers, at)
+                    record.modifiers, record.start_time_ns)
             if info is not None and info.provider_cost is not None:
                 record.computed_cost = record.cost.total
                 record.cost = provider_billed(record.cost, info.provider_cost)
