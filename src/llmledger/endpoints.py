@@ -362,25 +362,6 @@ def is_private_host(host: str) -> bool:
     return address.is_private or address.is_loopback or address.is_link_local
 
 
-# ---- the active resolver (set by the instrumentor at instrument(), like attribution.settings) -----
-_active = EndpointResolver()
-
-
-def configure(settings: EndpointSettings, *, request_stream_usage: bool = True) -> None:
-    """Make these settings the active ones (``instrument()`` does, from the config)."""
-    global _active
-    _active = EndpointResolver(settings, request_stream_usage=request_stream_usage)
-
-
-def resolver() -> EndpointResolver:
-    return _active
-
-
-def client_endpoint(client: Any) -> Endpoint:
-    """The endpoint of an ``openai`` client under the active configuration."""
-    return _active.for_client(client)
-
-
 def provider_billed(computed: Cost, reported: Decimal) -> Cost:
     """The provider's own bill as the call's cost (the caller keeps ``computed.total`` beside it)."""
     return Cost(status="priced", total=reported, source="provider", matched_model=computed.matched_model)
