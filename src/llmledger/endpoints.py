@@ -262,7 +262,11 @@ class EndpointResolver:
 
     def for_client(self, client: Any) -> Endpoint:
         """The endpoint of an ``openai`` client; a dict lookup on the client's base URL object."""
-        base_url = getattr(client, "base_url", None)
+        # the attribute behind the SDK's ``base_url`` property (which openai 3.x implements with an
+        # import on every read); the property where a client has no such attribute
+        base_url = getattr(client, "_base_url", None)
+        if base_url is None:
+            base_url = getattr(client, "base_url", None)
         cached = self._by_url.get(id(base_url))
         if cached is not None and cached[0] is base_url:
             return cached[1]
