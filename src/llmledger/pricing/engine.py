@@ -80,17 +80,7 @@ class Pricer:
         if usage.iterations:
             return self._price_iterations(provider, model, usage, modifiers, at)
         try:
-            # NO_MODIFIERS (the common case) is left out of the key: hashing the dataclass costs
-            # more than the rest of the lookup.
-            key: MemoKey = (
-                (provider, model, utc_day(at))
-                if modifiers is NO_MODIFIERS
-                else (provider, model, utc_day(at), modifiers)
-            )
-            entry = self._memo.get(key)
-            if entry is None:
-                entry = self._resolve(key)
-            card = self._timed_card(entry, at) if isinstance(entry, TimedEntry) else entry
+            card = self._card(provider, model, modifiers, at)
             cost = card.price(usage)
             if cost is None:
                 return self._bad_usage(provider, model, card, usage)
@@ -98,6 +88,39 @@ class Pricer:
         except Exception:
             logger.debug("llmledger: pricing %s/%s failed", provider, model, exc_info=True)
             return _UNPRICED
+
+    def cache_savings(
+        self, provider: str, model: str | None, usage: Usage, modifiers: PriceModifiers = NO_MODIFIERS, at: At = None
+    ) -> Decimal | None:
+        """What the usage's cache reads would have cost as plain input, minus what they cost: its
+        price without cache reads minus its price. None when either is unknown."""
+        if not usage.cache_read_tokens:
+            return _ZERO
+        try:
+            card = self._card(provider, model, modifiers, at) if not usage.iterations else None
+            if isinstance(card, RateCard):  # the input slices' difference, without pricing twice
+                return card.cache_savings(usage) if card.price(usage) is not None else None
+        except Exception:
+            logger.debug("llmledger: cache savings of %s/%s failed", provider, model, exc_info=True)
+            return None
+        cached = self.price(provider, model, usage, modifiers, at).total
+        uncached = self.price(provider, model, replace(usage, cache_read_tokens=0, cache_read_audio_tokens=0),
+                              modifiers, at).total
+        return None if cached is None or uncached is None else uncached - cached
+
+    def _card(
+        self, provider: str, model: str | None, modifiers: PriceModifiers, at: At
+    ) -> RateCard | ReferenceCard | Unpriced:
+        """The resolved prices of (provider, model, modifiers) on the call's day; memoised."""
+        # NO_MODIFIERS (the common case) is left out of the key: hashing the dataclass costs more
+        # than the rest of the lookup.
+        key: MemoKey = (
+            (provider, model, utc_day(at)) if modifiers is NO_MODIFIERS else (provider, model, utc_day(at), modifiers)
+        )
+        entry = self._memo.get(key)
+        if entry is None:
+            entry = self._resolve(key)
+        return self._timed_card(entry, at) if isinstance(entry, TimedEntry) else entry
 
     def _price_iterations(
         self, provider: str, model: str | None, usage: Usage, modifiers: PriceModifiers, at: At
