@@ -160,20 +160,24 @@ def group_columns(grouping: Grouping, rollup: Rollup) -> tuple[str, ...]:
     return tuple(f"NULLIF({key}, '')" for key in rollup.keys)
 
 
-def _key_value(row: LedgerRow, key: str) -> str:
-    if key == "model":
-        return row.request_model or row.response_model or ""
-    if key == "cached":
-        return "1" if (row.cache_read_tokens or 0) > 0 else "0"
-    value = getattr(row, key)
-    return str(value) if value is not None else ""
+def _key_values(row: LedgerRow) -> dict[str, str]:
+    """Every key column's value for a row ('' for missing)."""
+    tier = row.service_tier
+    return {"customer_id": row.customer_id or "", "plan": row.plan or "", "feature": row.feature or "",
+            "provider": row.provider, "model": row.request_model or row.response_model or "",
+            "service_tier": "" if tier is None else str(tier), "cost_status": row.cost_status,
+            "cached": "1" if (row.cache_read_tokens or 0) > 0 else "0"}
 
 
-def _numbers(row: LedgerRow, names: Sequence[str]) -> list[int]:
-    special = {"calls": 1, "unpriced_calls": int(row.cost_status == "unpriced"),
-               "no_usage_calls": int(row.cost_status == "no_usage" and row.error_type is None),
-               "error_calls": int(row.error_type is not None), "max_input_tokens": row.input_tokens or 0}
-    return [special[name] if name in special else (getattr(row, name) or 0) for name in names]
+def _numbers(row: LedgerRow) -> dict[str, int]:
+    """Every summed (or maximised) column's amount for a row."""
+    error = row.error_type is not None
+    return {"calls": 1, "input_tokens": row.input_tokens or 0, "output_tokens": row.output_tokens or 0,
+            "cache_read_tokens": row.cache_read_tokens or 0, "cache_write_tokens": row.cache_write_tokens or 0,
+            "cache_write_1h_tokens": row.cache_write_1h_tokens or 0, "reasoning_tokens": row.reasoning_tokens or 0,
+            "unpriced_calls": int(row.cost_status == "unpriced"),
+            "no_usage_calls": int(row.cost_status == "no_usage" and not error), "error_calls": int(error),
+            "max_input_tokens": row.input_tokens or 0}
 
 
 class _Sums:
@@ -188,20 +192,21 @@ class _Sums:
         self.cost = Decimal(0)
         self.first = self.last = started
 
-    def add(self, sums: list[int], maxima: list[int], row: LedgerRow, pico: int | None, started: str) -> None:
-        for index, amount in enumerate(sums):
-            self.sums[index] += amount
-        for index, amount in enumerate(maxima):
-            self.maxima[index] = max(self.maxima[index], amount)
-        if row.cost_usd is not None:
-            self.cost += row.cost_usd
-            if pico is None:
-                self.inexact += 1
-            else:
-                whole, frac = divmod(pico, PICO_PER_USD)
-                carry, self.frac = divmod(self.frac + frac, PICO_PER_USD)
-                self.whole += whole + carry
-        self.first, self.last = min(self.first, started), max(self.last, started)
+    def add(self, sums: list[int], maxima: list[int], cost: tuple[Decimal, int, int, int] | None,
+            started: str) -> None:
+        """``cost``: the call's exact cost, whole dollars, picodollars and 1 if not whole picodollars."""
+        self.sums = [total + amount for total, amount in zip(self.sums, sums, strict=True)]
+        if maxima:
+            self.maxima = [max(most, amount) for most, amount in zip(self.maxima, maxima, strict=True)]
+        if cost is not None:
+            self.cost += cost[0]
+            self.inexact += cost[3]
+            carry, self.frac = divmod(self.frac + cost[2], PICO_PER_USD)
+            self.whole += cost[1] + carry
+        if started < self.first:
+            self.first = started
+        elif started > self.last:
+            self.last = started
 
     def values(self, dialect: Dialect, times: bool, time_param: Callable[[str], Any]) -> tuple[object, ...]:
         cost: tuple[object, ...] = ((self.inexact, self.whole, self.frac) if dialect == "sqlite"
@@ -218,16 +223,21 @@ def add_rows(db: Any, dialect: Dialect, rows: Sequence[LedgerRow], started: Sequ
     written in key order, so concurrent writers lock rollup rows in one order (no deadlock)."""
     totals: dict[Rollup, dict[tuple[str, ...], _Sums]] = {rollup: {} for rollup in ALL}
     for row, time_text, pico in zip(rows, started, picos, strict=True):
-        numbers: dict[tuple[str, ...], list[int]] = {}
+        keys, numbers = _key_values(row), _numbers(row)
+        cost = None
+        if row.cost_usd is not None:
+            whole, frac = divmod(pico, PICO_PER_USD) if pico is not None else (0, 0)
+            cost = (row.cost_usd, whole, frac, int(pico is None))
+        picked: dict[tuple[str, ...], list[int]] = {}
         for rollup, found in totals.items():
-            key = (time_text[:_PERIOD_LENGTH[rollup.period]], *(_key_value(row, name) for name in rollup.keys))
+            key = (time_text[:_PERIOD_LENGTH[rollup.period]], *[keys[name] for name in rollup.keys])
             sums = found.get(key)
             if sums is None:
                 sums = found[key] = _Sums(rollup, time_text)
-            amounts = numbers.get(rollup.sums)
+            amounts = picked.get(rollup.sums)
             if amounts is None:
-                amounts = numbers[rollup.sums] = _numbers(row, rollup.sums)
-            sums.add(amounts, _numbers(row, rollup.maxima) if rollup.maxima else [], row, pico, time_text)
+                amounts = picked[rollup.sums] = [numbers[name] for name in rollup.sums]
+            sums.add(amounts, [numbers[name] for name in rollup.maxima], cost, time_text)
     for rollup, found in totals.items():
         batch = [(*key, *found[key].values(dialect, rollup.times, time_param)) for key in sorted(found)]
         if batch:
