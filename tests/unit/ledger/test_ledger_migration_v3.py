@@ -38,8 +38,8 @@ def _tables(path: Path) -> dict[str, str]:
     return found
 
 
-def test_the_fixture_is_a_v3_ledger() -> None:
-    db = sqlite3.connect(f"file:{DATA / 'ledger_v3.db'}?mode=ro", uri=True)
+def test_the_fixture_is_a_v3_ledger(v3_copy: Path) -> None:
+    db = sqlite3.connect(v3_copy)  # a copy: the WAL-mode file must not get -shm/-wal files beside it
     assert db.execute("SELECT MAX(version) FROM schema_version").fetchone() == (3,)
     assert db.execute("SELECT COUNT(*) FROM llm_calls").fetchone() == (120,)
     db.close()
