@@ -20,8 +20,9 @@ CELLS=(
   # the last release of the oldest supported major line of each SDK
   "sdk-oldest|openai==1.109.1 anthropic==0.125.0|$OPENAI_TESTS $ANTHROPIC_TESTS $BOTH_TESTS"
   # the previous major lines, and the frameworks that cannot install next to openai 3 (llama-index-llms-openai:
-  # openai<3; instructor: jiter<0.15; openai-agents 0.21+ needs openai 3 and websockets<17), at the newest they accept
-  "sdk-previous|openai==2.54.0 anthropic==1.17.0 jiter==0.14.0 websockets==16.1.1 @scripts/matrix-frameworks.txt|$OPENAI_TESTS $ANTHROPIC_TESTS $BOTH_TESTS $FRAMEWORK_TESTS"
+  # openai<3; instructor: jiter<0.15) at the newest they accept; the OpenAI Agents SDK at its last release before
+  # openai 3 (0.20; the main .venv runs 0.24 on openai 3)
+  "sdk-previous|openai==2.54.0 anthropic==1.17.0 jiter==0.14.0 @scripts/matrix-frameworks.txt|$OPENAI_TESTS $ANTHROPIC_TESTS $BOTH_TESTS $FRAMEWORK_TESTS"
 )
 UV=.venv/bin/uv
 [ -x "$UV" ] || bash scripts/env.sh
@@ -34,7 +35,12 @@ for cell in "${CELLS[@]}"; do
   if [ "$#" -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
   pins=() extra=() drop='^(opentelemetry-|importlib-metadata|protobuf|googleapis-common-protos|grpcio)'
   for req in $reqs; do
-    if [[ $req == @* ]]; then extra+=(-c "${req#@}"); else pins+=("$req"); drop+="|^${req%%==*}=="; fi
+    if [[ $req == @* ]]; then
+      extra+=(-c "${req#@}")
+      for pkg in $(grep -v -E "^(#|$)" "${req#@}" | cut -d= -f1); do drop+="|^${pkg}=="; done
+    else
+      pins+=("$req") drop+="|^${req%%==*}=="
+    fi
   done
   # constraints.txt without OpenTelemetry (and what its releases pin differently) and the cell's packages
   grep -v -E "$drop" constraints.txt > "$base"

@@ -1,7 +1,7 @@
 """The OpenAI Agents SDK on the instrumented openai SDK against the fake provider: Responses and chat
 completions models, ``Runner.run`` and ``Runner.run_streamed``: one priced span per LLM call, the right
-customer, the agent's output as unpatched. openai-agents 0.21+ needs openai 3 and websockets<17, which
-the main venv's pins exclude: the matrix cell ``sdk-previous`` runs these with openai-agents 0.20."""
+customer, the agent's output as unpatched. The main venv runs them with openai-agents 0.24 on openai 3;
+the matrix cell ``sdk-previous`` with openai-agents 0.20, its last release for openai 2."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from needs import framework
 import llmledger
 from harness import instrumented
 
-agents = framework("agents", "the OpenAI Agents SDK (openai-agents) is tested next to openai 2")
+agents = framework("agents", "the OpenAI Agents SDK (openai-agents) is pinned in constraints.txt")
 
 USAGE = {"x-fake-input-tokens": "50000", "x-fake-output-tokens": "1000"}
 COST = 0.135  # gpt-4o: 50_000 * $2.50/M + 1_000 * $10/M
