@@ -5,14 +5,12 @@ the matrix cell ``sdk-previous`` with openai-agents 0.20, its last release for o
 
 from __future__ import annotations
 
+import agents
 import openai
 import pytest
-from needs import framework
 
 import llmledger
 from harness import instrumented
-
-agents = framework("agents", "the OpenAI Agents SDK (openai-agents) is pinned in constraints.txt")
 
 USAGE = {"x-fake-input-tokens": "50000", "x-fake-output-tokens": "1000"}
 COST = 0.135  # gpt-4o: 50_000 * $2.50/M + 1_000 * $10/M
