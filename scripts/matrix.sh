@@ -14,15 +14,16 @@ P=tests/integration/providers F=tests/integration/frameworks
 OPENAI_TESTS="$P/test_openai_chat.py $P/test_openai_streams.py $P/test_openai_misc.py $P/test_openai_endpoints.py"
 ANTHROPIC_TESTS="$P/test_anthropic_messages.py $P/test_anthropic_streams.py $P/test_anthropic_builtin_spans.py"
 BOTH_TESTS="$P/test_raw_responses.py $P/test_pre_request_errors.py"
+OTHER_SDK_TESTS="$P/test_groq_chat.py $P/test_google_genai_*.py $P/test_mistral_*.py"
 FRAMEWORK_TESTS="$F/test_openai_agents.py $F/test_llama_index.py $F/test_instructor.py"
 CELLS=(
   "otel-oldest|opentelemetry-api==1.41.0 opentelemetry-sdk==1.41.0 opentelemetry-exporter-otlp==1.41.0 opentelemetry-instrumentation==0.62b0 opentelemetry-semantic-conventions==0.62b0|tests/integration/providers"
   # the last release of the oldest supported major line of each SDK
   "sdk-oldest|openai==1.109.1 anthropic==0.125.0|$OPENAI_TESTS $ANTHROPIC_TESTS $BOTH_TESTS"
-  # the previous major lines, and the frameworks that cannot install next to openai 3 (llama-index-llms-openai:
+  # the previous major lines (groq, google-genai and mistralai too; cohere 6 needs pydantic-core<2.44), and the frameworks that cannot install next to openai 3 (llama-index-llms-openai:
   # openai<3; instructor: jiter<0.15) at the newest they accept; the OpenAI Agents SDK at its last release before
   # openai 3 (0.20; the main .venv runs 0.24 on openai 3)
-  "sdk-previous|openai==2.54.0 anthropic==1.17.0 jiter==0.14.0 @scripts/matrix-frameworks.txt|$OPENAI_TESTS $ANTHROPIC_TESTS $BOTH_TESTS $FRAMEWORK_TESTS"
+  "sdk-previous|openai==2.54.0 anthropic==1.17.0 groq==0.37.1 google-genai==2.34.0 mistralai==2.10.1 jiter==0.14.0 @scripts/matrix-frameworks.txt|$OPENAI_TESTS $ANTHROPIC_TESTS $BOTH_TESTS $OTHER_SDK_TESTS $FRAMEWORK_TESTS"
 )
 UV=.venv/bin/uv
 [ -x "$UV" ] || bash scripts/env.sh
