@@ -191,3 +191,18 @@ def test_a_cost_field_from_another_provider_is_not_read(harness, provider):
         model="deepseek-chat", messages=MSG, extra_headers=headers)
     assert harness.span().attributes["llmledger.cost.source"].startswith("genai-prices")
     assert "llmledger.cost.computed" not in harness.span().attributes
+
+
+@pytest.mark.parametrize(("extra_body", "sent_options", "hidden"), [
+    ({"user_tag": "a"}, {"include_usage": True}, True),  # the app's body fields kept, the option added
+    ({"stream_options": {"include_obfuscation": False}}, {"include_obfuscation": False, "include_usage": True}, True),
+    ({"stream_options": {"include_usage": True}}, {"include_usage": True}, False),  # the app asked: its chunk
+])
+def test_include_usage_joins_the_apps_extra_body(harness, provider, extra_body, sent_options, hidden):
+    chunks = list(client(provider, "https://api.openai.com/v1").chat.completions.create(
+        model="gpt-4o", messages=MSG, stream=True, extra_headers=USAGE, extra_body=extra_body))
+    sent = provider.requests[-1].json
+    assert sent["stream_options"] == sent_options
+    assert sent.get("user_tag") == extra_body.get("user_tag")
+    assert all(chunk.choices for chunk in chunks) is hidden  # the usage chunk reaches the app only if it asked
+    assert harness.records[0].cost.total == list_price("https://api.openai.com/v1", "gpt-4o")
