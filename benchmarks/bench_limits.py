@@ -14,8 +14,9 @@ prebuilt ChatCompletion inside ``llmledger.customer("cust-1", plan="pro")``:
   127.0.0.1). Only the client's instructions count: the server's work and the two round trips'
   waiting are not in this number.
 
-Run: ``.venv/bin/python benchmarks/bench_limits.py`` (needs valgrind and redis-server; about 15
-minutes on an idle 2-core machine; writes benchmarks/results/limits.txt).
+Run: ``.venv/bin/python benchmarks/bench_limits.py`` (needs valgrind and redis-server; writes
+benchmarks/results/limits.txt). ``BENCH_JOBS`` (default 2) valgrind processes run at a time;
+``BENCH_KEEP=DIR`` keeps the callgrind files in DIR for ``callgrind_annotate``.
 ``--cpu REDIS_URL``: the same four scenarios timed in one process with ``time.process_time``
 (5 rounds of 3,000 calls, min and median per call); quicker, noisier, for a loaded machine.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
 import shutil
 import socket
@@ -146,15 +148,18 @@ def main() -> None:
     for tool in ("valgrind", "redis-server"):
         if shutil.which(tool) is None:
             sys.exit(f"bench_limits: {tool} is not installed")
+    keep = os.environ.get("BENCH_KEEP")  # a folder: keep the callgrind files there for callgrind_annotate
     with tempfile.TemporaryDirectory() as tmp:
+        out_dir = Path(keep) if keep else Path(tmp)
+        out_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
         server = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", tmp,
                                    "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
         try:
             time.sleep(1)
             url = f"redis://127.0.0.1:{port}/0"
-            with ThreadPoolExecutor(len(SCENARIOS) * 2) as pool:
-                runs = {(s, n): pool.submit(count, s, n, Path(tmp), url) for s in SCENARIOS for n in (SHORT, LONG)}
+            with ThreadPoolExecutor(int(os.environ.get("BENCH_JOBS", "2"))) as pool:
+                runs = {(s, n): pool.submit(count, s, n, out_dir, url) for s in SCENARIOS for n in (SHORT, LONG)}
                 counts = {key: future.result() for key, future in runs.items()}
         finally:
             server.terminate()
