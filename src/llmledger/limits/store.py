@@ -64,10 +64,19 @@ class Totals:
 
 def reached(totals: Totals, limits: Thresholds) -> bool:
     """Whether any threshold is reached (used >= limit): the next call is over the limit."""
-    pairs = ((totals.month_pusd, limits.month_pusd), (totals.day_pusd, limits.day_pusd),
-             (totals.month_tokens, limits.month_tokens), (totals.day_tokens, limits.day_tokens),
-             (totals.calls, limits.calls))
-    return any(limit is not None and used >= limit for used, limit in pairs)
+    limit = limits.month_pusd
+    if limit is not None and totals.month_pusd >= limit:
+        return True
+    limit = limits.day_pusd
+    if limit is not None and totals.day_pusd >= limit:
+        return True
+    limit = limits.month_tokens
+    if limit is not None and totals.month_tokens >= limit:
+        return True
+    limit = limits.day_tokens
+    if limit is not None and totals.day_tokens >= limit:
+        return True
+    return limits.calls is not None and totals.calls >= limits.calls
 
 
 class LimitStore(ABC):
