@@ -11,8 +11,9 @@ prebuilt ChatCompletion inside ``llmledger.customer("cust-1", plan="pro")``:
 - ``memory``: a rule for plan ``pro`` with ``usd_per_month``, ``tokens_per_day`` and
   ``calls_per_minute`` (never reached), kept in-process;
 - ``redis``: the same rule with ``limits_store: redis://`` (a redis-server started here on
-  127.0.0.1). Only the client's instructions count: the server's work and the two round trips'
-  waiting are not in this number.
+  127.0.0.1). Only the client's instructions on the calling thread count: the server's work, the
+  round trip's waiting and the spend flush thread (idle here: every check carries the previous
+  call's spend) are not in this number.
 
 Run: ``.venv/bin/python benchmarks/bench_limits.py`` (needs valgrind and redis-server; writes
 benchmarks/results/limits.txt). ``BENCH_JOBS`` (default 2) valgrind processes run at a time;
@@ -174,10 +175,10 @@ def main() -> None:
         f"{'llmledger own work per call, no limits':<44} {own:>10,.0f} instructions",
         f"{'limits in-process (check + spend)':<44} {memory:>10,.0f} instructions  "
         f"{memory / own:6.1%} of llmledger's own work",
-        f"{'limits in Redis (client side, 2 round trips)':<44} {redis:>10,.0f} instructions  "
+        f"{'limits in Redis (client side, 1 round trip)':<44} {redis:>10,.0f} instructions  "
         f"{redis / own:6.1%} of llmledger's own work",
         "", "The rule: plan pro, usd_per_month + tokens_per_day + calls_per_minute (never reached).",
-        "Redis: the server's own work and the network wait are not counted (loopback: ~2 x 50-100 us).",
+        "Redis: the server's own work and the network wait are not counted (loopback: ~50-100 us).",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")

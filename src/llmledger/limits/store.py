@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from llmledger.limits.windows import MINUTE_S, Moment
 
@@ -22,7 +22,7 @@ PICO = 10**12
 
 
 def to_pico(usd: Decimal) -> int:
-    return int((usd * PICO).to_integral_value(ROUND_HALF_EVEN))
+    return round(usd.scaleb(12))  # round() of a Decimal: to an int, half to even
 
 
 def plain(value: Decimal) -> Decimal:
