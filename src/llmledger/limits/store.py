@@ -4,7 +4,7 @@ Amounts are integers: USD in picodollars (exact for every price genai-prices kno
 in Redis holds 9.2 million dollars per window), tokens, calls. A store answers one ``check`` per
 call (all windows of one scope at once, and for ``calls_per_minute`` the call's reservation, made
 atomically with the check) and one ``add`` per finished call (its spend, into every scope it counts
-for).
+for; the Redis store buffers it for its next check's round trip).
 """
 
 from __future__ import annotations

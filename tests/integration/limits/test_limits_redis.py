@@ -61,7 +61,9 @@ def test_four_processes_of_eight_threads_share_one_budget(fake_provider, redis_u
     spent = Decimal(int(client.hget(keys[0], "usd"))) / 10**12
     client.close()
     assert spent == sent * COST
-    # the documented bound: below limit + (calls in flight at once) x (cost of one call)
+    # the documented bound (redis_store.py): below limit + (F + B) x C, F calls in flight and B calls
+    # finished whose spend is still buffered; each thread sends its previous call's spend with its own
+    # next check, so F + B <= the 32 threads (every spend is in Redis: the refused checks carried it)
     assert LIMIT <= spent < LIMIT + PROCESSES * THREADS * COST, (spent, sent)
     assert sum(r["refused_after"] for r in results) == PROCESSES * THREADS * 2
     assert finals == [{"final": "refused"}] * PROCESSES
