@@ -30,6 +30,7 @@ BLOCKED = "LimitExceeded"
 """``error.type`` of a refused call (its record adds no spend)."""
 _RETRY_STORE_AFTER_S = 1.0
 _CACHE_LIMIT = 50_000
+_UNKNOWN: Any = object()
 
 
 def scope_of(rule: Rule, customer: str) -> str:
@@ -42,11 +43,12 @@ class _Entry:
     customer's metric label, the thresholds (for a check and for a read), the caps to compare, and
     the totals of its last check (the ``llmledger.limit.usage`` gauge reads them when collected)."""
 
-    __slots__ = ("checks", "label", "limits", "read_limits", "rule", "scope", "totals")
+    __slots__ = ("checks", "label", "limits", "plan", "read_limits", "rule", "scope", "totals")
 
-    def __init__(self, rule: Rule, scope: str, label: str, limits: Thresholds,
+    def __init__(self, rule: Rule, plan: str | None, scope: str, label: str, limits: Thresholds,
                  checks: tuple[tuple[Cap, str, int], ...]) -> None:
-        self.rule, self.scope, self.label, self.limits, self.checks = rule, scope, label, limits, checks
+        self.rule, self.plan, self.scope, self.label = rule, plan, scope, label
+        self.limits, self.checks = limits, checks
         self.read_limits = replace(limits, reserve=False) if limits.calls is not None else limits
         self.totals: Totals | None = None
 
@@ -58,6 +60,7 @@ class LimitGuard:
         self.clock = clock
         self.store_kind = "redis" if rules.store_url else "memory"
         self._entries: dict[tuple[str, str, str | None], _Entry] = {}
+        self._for_call: dict[tuple[str, str | None, str | None], _Entry | None] = {}
         self._spend_scopes: dict[tuple[str, str | None, str | None], tuple[str, ...]] = {}
         self._moments = Moments()
         self._down_until = 0.0
@@ -92,11 +95,22 @@ class LimitGuard:
             limits[field] = min(value, limits.get(field, value))
             checks.append((cap, field, value))
         thresholds = Thresholds(**limits, block=rule.action == "block")  # type: ignore[arg-type]
-        found = _Entry(rule, scope_of(rule, customer), self.signals.label(customer, plan), thresholds,
+        found = _Entry(rule, plan, scope_of(rule, customer), self.signals.label(customer, plan), thresholds,
                        tuple(checks))
         if len(self._entries) >= _CACHE_LIMIT:
             self._entries.clear()
+            self._for_call.clear()
         self._entries[key] = found
+        return found
+
+    def _entry_for_call(self, customer: str, plan: str | None, feature: str | None) -> _Entry | None:
+        """The entry of the rule that applies to a call's customer, plan and feature (None: no rule)."""
+        billed = self.plans.plan_for(customer, plan)
+        rule = self.rules.rule_for(customer, billed, feature)
+        found = None if rule is None else self._entry(rule, customer, billed)
+        if len(self._for_call) >= _CACHE_LIMIT:
+            self._for_call.clear()
+        self._for_call[customer, plan, feature] = found
         return found
 
     def thresholds(self, rule: Rule, customer: str, plan: str | None) -> Thresholds:
@@ -153,21 +167,21 @@ class LimitGuard:
 
     def _verdict(self, customer: str, plan: str | None, feature: str | None, *,
                  reserve: bool) -> Verdict | None:
-        plan = self.plans.plan_for(customer, plan)
-        rule = self.rules.rule_for(customer, plan, feature)
-        if rule is None:
+        entry = self._for_call.get((customer, plan, feature), _UNKNOWN)
+        if entry is _UNKNOWN:
+            entry = self._entry_for_call(customer, plan, feature)
+        if entry is None:
             return None
-        entry = self._entries.get((rule.name, customer, plan)) or self._entry(rule, customer, plan)
         moment = self._moments.at(self.clock())
         totals = self._ask(entry.scope, moment, entry.limits if reserve else entry.read_limits)
         if totals is None:
             if self.rules.fail_closed:
-                return Verdict(customer, plan, rule, None, None, None, None, "store")
+                return Verdict(customer, entry.plan, entry.rule, None, None, None, None, "store")
             return None
         entry.totals = totals
         for cap, field, limit in entry.checks:
             if getattr(totals, field) >= limit:
-                return self._over(entry, cap, customer, plan, moment, totals)
+                return self._over(entry, cap, customer, entry.plan, moment, totals)
         return None
 
     def _over(self, entry: _Entry, over: Cap, customer: str, plan: str | None, moment: Moment,

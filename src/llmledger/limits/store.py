@@ -123,7 +123,7 @@ class MemoryStore(LimitStore):
         counters = self._counters.get(scope)
         if counters is None:
             counters = self._counters[scope] = _Counters(moment)
-        else:
+        elif counters.day != moment.day:  # a new day, maybe a new month
             counters.roll(moment)
         return counters
 
