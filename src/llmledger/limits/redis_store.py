@@ -52,38 +52,44 @@ CARRY_MAX = 256
 """Buffered spends one check carries at most (the rest waits for the next check or the flush)."""
 
 # KEYS: n spend pairs (month hash, day hash), then, for a check, the checked scope's month hash,
-# day hash and calls zset. ARGV: n, month ttl, day ttl; per pair: picodollars, tokens and the seed
-# (month usd, month tokens, day usd, day tokens; '' = none); for a check: the checked scope's seed
-# (4), now (ms), member, block (1/0), the limits month usd, day usd, month tokens, day tokens,
-# calls ('' = none), reserve (1/0).
+# day hash and calls zset. ARGV: n, seeding (1/0); per pair: picodollars, tokens and, when seeding,
+# the seed (month usd, month tokens, day usd, day tokens; '' = none); for a check: when seeding the
+# checked scope's seed (4), then now (ms), member, block (1/0), the limits month usd, day usd, month
+# tokens, day tokens, calls ('' = none), reserve (1/0).
 SCRIPT = """
-local n = tonumber(ARGV[1])
-local function seed(key, usd, tok, ttl)
+local n, seeding = tonumber(ARGV[1]), ARGV[2] == '1'
+local width, ttl = seeding and 6 or 2, {MONTH_TTL_S, DAY_TTL_S}
+local function seed(key, usd, tok, expiry)
   if usd ~= '' and redis.call('EXISTS', key) == 0 then
     redis.call('HSET', key, 'usd', usd, 'tok', tok)
-    redis.call('EXPIRE', key, ttl)
+    redis.call('EXPIRE', key, expiry)
   end
 end
 for i = 1, n do
-  local a, k = 3 + (i - 1) * 6, (i - 1) * 2
-  seed(KEYS[k + 1], ARGV[a + 3], ARGV[a + 4], ARGV[2])
-  seed(KEYS[k + 2], ARGV[a + 5], ARGV[a + 6], ARGV[3])
+  local a, k = 2 + (i - 1) * width, (i - 1) * 2
+  if seeding then
+    seed(KEYS[k + 1], ARGV[a + 3], ARGV[a + 4], ttl[1])
+    seed(KEYS[k + 2], ARGV[a + 5], ARGV[a + 6], ttl[2])
+  end
   for j = 1, 2 do
     redis.call('HINCRBY', KEYS[k + j], 'usd', ARGV[a + 1])
     redis.call('HINCRBY', KEYS[k + j], 'tok', ARGV[a + 2])
-    redis.call('EXPIRE', KEYS[k + j], ARGV[1 + j])
+    redis.call('EXPIRE', KEYS[k + j], ttl[j])
   end
 end
 if #KEYS == 2 * n then return 1 end
-local c, k = 4 + n * 6, 2 * n
-seed(KEYS[k + 1], ARGV[c], ARGV[c + 1], ARGV[2])
-seed(KEYS[k + 2], ARGV[c + 2], ARGV[c + 3], ARGV[3])
+local c, k = 3 + n * width, 2 * n
+if seeding then
+  seed(KEYS[k + 1], ARGV[c], ARGV[c + 1], ttl[1])
+  seed(KEYS[k + 2], ARGV[c + 2], ARGV[c + 3], ttl[2])
+  c = c + 4
+end
 local m = redis.call('HMGET', KEYS[k + 1], 'usd', 'tok')
 local d = redis.call('HMGET', KEYS[k + 2], 'usd', 'tok')
 local used = {tonumber(m[1]) or 0, tonumber(d[1]) or 0, tonumber(m[2]) or 0, tonumber(d[2]) or 0}
 local calls, oldest = 0, ''
-local now = tonumber(ARGV[c + 4])
-local limit_calls = ARGV[c + 11]
+local now = tonumber(ARGV[c])
+local limit_calls = ARGV[c + 7]
 if limit_calls ~= '' then
   redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', now - 60000)
   calls = redis.call('ZCARD', KEYS[k + 3])
@@ -92,17 +98,17 @@ if limit_calls ~= '' then
 end
 local over = false
 for i = 1, 4 do
-  local limit = ARGV[c + 6 + i]
+  local limit = ARGV[c + 2 + i]
   if limit ~= '' and used[i] >= tonumber(limit) then over = true end
 end
 if limit_calls ~= '' and calls >= tonumber(limit_calls) then over = true end
-if limit_calls ~= '' and ARGV[c + 12] == '1' and not (ARGV[c + 6] == '1' and over) then
-  redis.call('ZADD', KEYS[k + 3], now, ARGV[c + 5])
+if limit_calls ~= '' and ARGV[c + 8] == '1' and not (ARGV[c + 2] == '1' and over) then
+  redis.call('ZADD', KEYS[k + 3], now, ARGV[c + 1])
   redis.call('PEXPIRE', KEYS[k + 3], 61000)
 end
 -- the stored integers as text: Lua numbers are doubles, exact only below 2^53
 return {m[1] or '0', d[1] or '0', m[2] or '0', d[2] or '0', calls, oldest}
-"""
+""".replace("MONTH_TTL_S", str(MONTH_TTL_S)).replace("DAY_TTL_S", str(DAY_TTL_S))
 
 Seeds = Mapping[str, tuple[int, int, int, int]]
 """scope -> month picodollars, month tokens, day picodollars, day tokens (from the ledger)."""
@@ -148,11 +154,10 @@ class RedisStore(LimitStore):
         return (month_pusd if in_month else "", month_tokens if in_month else "",
                 day_pusd if in_day else "", day_tokens if in_day else "")
 
-    def _spend_args(self, spends: list[Spend], keys: list[str], args: list[Any]) -> None:
-        seeds = self._seeds
+    def _spend_args(self, spends: list[Spend], seeding: bool, keys: list[str], args: list[Any]) -> None:
         for scope, month, day, pusd, tokens, _ in spends:
             keys += (f"{PREFIX}{scope}:m:{month}", f"{PREFIX}{scope}:d:{day}")
-            args += (pusd, tokens, *(self._seed(scope, month, day) if seeds else _NO_SEED))
+            args += (pusd, tokens, *self._seed(scope, month, day)) if seeding else (pusd, tokens)
 
     def _seeded(self, spends: list[Spend], scope: str | None) -> None:
         """The scopes a script touched exist in Redis now: their seeds are not needed again."""
@@ -163,13 +168,15 @@ class RedisStore(LimitStore):
 
     def check(self, scope: str, moment: Moment, limits: Thresholds) -> Totals:
         spends = self.spend.take(CARRY_MAX) if self.spend.pending() else []
+        seeding = bool(self._seeds)
         keys: list[str] = []
-        args: list[Any] = [len(spends), MONTH_TTL_S, DAY_TTL_S]
+        args: list[Any] = [len(spends), "1" if seeding else "0"]
         if spends:
-            self._spend_args(spends, keys, args)
+            self._spend_args(spends, seeding, keys, args)
         keys += (f"{PREFIX}{scope}:m:{moment.month}", f"{PREFIX}{scope}:d:{moment.day}", f"{PREFIX}{scope}:calls")
-        args += (*(self._seed(scope, moment.month, moment.day) if self._seeds else _NO_SEED),
-                 int(moment.now * 1000), f"{moment.now:.6f}:{os.getpid()}:{next(self._ids)}",
+        if seeding:
+            args += self._seed(scope, moment.month, moment.day)
+        args += (int(moment.now * 1000), f"{moment.now:.6f}:{os.getpid()}:{next(self._ids)}" if limits.calls else "",
                  "1" if limits.block else "0", _opt(limits.month_pusd), _opt(limits.day_pusd),
                  _opt(limits.month_tokens), _opt(limits.day_tokens), _opt(limits.calls),
                  "1" if limits.reserve else "0")
@@ -179,7 +186,7 @@ class RedisStore(LimitStore):
             if spends:
                 self.spend.put_back(spends)
             raise
-        if self._seeds:
+        if seeding:
             self._seeded(spends, scope)
         oldest = float(found[5]) / 1000 if found[5] not in (b"", "", None) else None
         return Totals(int(found[0]), int(found[1]), int(found[2]), int(found[3]), int(found[4]), oldest)
@@ -191,11 +198,12 @@ class RedisStore(LimitStore):
             self.spend.add((scope, moment.month, moment.day, pusd, tokens, at))
 
     def _send(self, spends: list[Spend]) -> None:
+        seeding = bool(self._seeds)
         keys: list[str] = []
-        args: list[Any] = [len(spends), MONTH_TTL_S, DAY_TTL_S]
-        self._spend_args(spends, keys, args)
+        args: list[Any] = [len(spends), "1" if seeding else "0"]
+        self._spend_args(spends, seeding, keys, args)
         self._script(keys=keys, args=args)
-        if self._seeds:
+        if seeding:
             self._seeded(spends, None)
 
     def close(self) -> None:

@@ -71,6 +71,8 @@ def test_one_round_trip_per_call_the_spend_rides_on_the_next_check(fake_provider
         store.spend.flush()  # what the worker does when no check comes within the interval
         assert commands(client) == {"cmdstat_evalsha": 1}  # 21 round trips for 20 calls and a pause
         assert month_usd(client, "trips") == (calls + 1) * COST
+        (month_key,), (day_key,) = client.keys("llmledger:limit:trips:m:*"), client.keys("llmledger:limit:trips:d:*")
+        assert 34 * 86_400 < client.ttl(month_key) <= 35 * 86_400 and 86_400 < client.ttl(day_key) <= 2 * 86_400
         assert store.spend.flushes == 1
         rows = {row.cap: row for row in llmledger.usage("trips")}
         assert rows["usd_per_month"].used == (calls + 1) * COST
