@@ -6,11 +6,15 @@ everything, metrics into a reader that is never collected during the run. Scenar
 call, an async chat call, a 100-chunk stream and a 1-chunk stream (their difference / 99 is the
 cost of one extra chunk).
 
-Counting is bench_instructions.py's callgrind, every thread counted (``--separate-threads``; the
-calling thread is also reported apart), with two child runs per (contender, scenario) that
-instrument and warm up alike; the "restored" run then uninstruments before its counted calls.
-(patched - restored) / calls is one call's cost: start-up, imports, warm-up and the SDK's own work
-cancel out (two runs per cell instead of bench_instructions.py's four). The floor is DESIGN.md's
+Counting: one child Python per (contender, scenario) under callgrind (``--separate-threads``: the
+calling thread is reported apart from the worker threads). Inside it, callgrind's client requests
+(``CALLGRIND_ZERO_STATS`` / ``CALLGRIND_DUMP_STATS_AT``, from a 3-line C helper compiled on first
+use) count exactly the measured calls: instrument, warm up, zero, N calls, wait for the worker
+threads to finish them and flush the span processor, dump; then uninstrument, warm up, zero, the
+same N calls on the bare SDK, dump. (patched - restored) / N is one call's cost, every thread
+counted. Start-up and imports are never counted, so the figures do not carry their noise (two
+separate processes differ by millions of instructions at start-up). ``PYTHONHASHSEED=0`` and the
+garbage collector off during the counted calls make runs repeatable. The floor is DESIGN.md's
 yardstick alone: one span with 15 attributes plus 5 metric points, no SDK.
 
 openai-v2 runs in its own uv virtualenv under ``~/.cache/llmledger-bench/peers`` (created on the
@@ -20,10 +24,8 @@ first run with the same openai, httpx, httpx2 and OpenTelemetry versions as this
 content capture (its default).
 
 Run: ``.venv/bin/python benchmarks/bench_peers.py [sync async stream100 stream1]`` (default: all;
-needs valgrind and uv; writes benchmarks/results/peers.txt). 18 callgrind runs of a child Python,
-``BENCH_JOBS`` (default 2) at a time; each is a few CPU-minutes, mostly start-up, which the same in
-both runs of a cell cancels out. Not yet timed to completion: on the shared 2-core VM at load 25 a
-run got 4% of a core.
+needs valgrind with its headers, gcc and uv; writes benchmarks/results/peers.txt).
+``BENCH_JOBS`` (default 2) callgrind runs at a time.
 """
 
 from __future__ import annotations
@@ -53,11 +55,13 @@ PEER_PACKAGE = "opentelemetry-instrumentation-openai-v2==2.4b0"
 PEER_DEPENDENCIES = ("opentelemetry-util-genai==1.1b0",)
 SHARED_PINS = ("openai", "httpx", "httpx2", "opentelemetry-api", "opentelemetry-sdk", "opentelemetry-instrumentation",
                "opentelemetry-semantic-conventions")
-# (warm-up, counted) calls per scenario: enough to swamp the noise, few enough for callgrind (~50x
-# slower than native; start-up, the same in both runs, is most of a run)
-CALLS = {"sync": (10, 40), "async": (10, 40), "stream100": (2, 5), "stream1": (10, 40)}
+# (warm-up, counted) calls per scenario: only the counted calls are counted, so a few suffice; the
+# warm-up fills every cache the calls use (prices, endpoints, attribute sets, the SDK's own)
+CALLS = {"sync": (20, 100), "async": (20, 100), "stream100": (5, 20), "stream1": (20, 100)}
 CONTENDERS = ("llmledger", "openai-v2")
 MSG = [{"role": "user", "content": "hi"}]
+# OpenAI's own URL (the transport is in memory): llmledger names and prices the calls as it would in an app
+BASE_URL = "https://api.openai.com/v1"
 USAGE = {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
          "prompt_tokens_details": {"cached_tokens": 200}, "completion_tokens_details": {"reasoning_tokens": 0}}
 
@@ -94,14 +98,14 @@ def workload(scenario: str) -> Callable[[], object]:
 
     transport = httpx2.MockTransport(handler)
     if scenario == "async":
-        aclient = openai.AsyncOpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
+        aclient = openai.AsyncOpenAI(api_key="x", base_url=BASE_URL, max_retries=0,
                                      http_client=httpx2.AsyncClient(transport=transport))
         loop = asyncio.new_event_loop()
 
         async def acall() -> None:
             await aclient.chat.completions.create(model="gpt-4o", messages=MSG)  # type: ignore[arg-type]
         return lambda: loop.run_until_complete(acall())
-    client = openai.OpenAI(api_key="x", base_url="http://bench.invalid/v1", max_retries=0,
+    client = openai.OpenAI(api_key="x", base_url=BASE_URL, max_retries=0,
                            http_client=httpx2.Client(transport=transport))
     if scenario == "sync":
         return lambda: client.chat.completions.create(model="gpt-4o", messages=MSG)  # type: ignore[arg-type]
@@ -112,8 +116,11 @@ def workload(scenario: str) -> Callable[[], object]:
     return stream
 
 
-def child(contender: str, mode: str, scenario: str, calls: int) -> None:
-    """Runs under callgrind: set up, warm up, then ``calls`` calls, then let the worker threads finish."""
+def child(contender: str, scenario: str, calls: int, control: str) -> None:
+    """Runs under callgrind: the patched calls, then the same calls restored, each counted apart
+    through callgrind's client requests (``control``: the compiled helper)."""
+    import ctypes
+
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
@@ -123,6 +130,7 @@ def child(contender: str, mode: str, scenario: str, calls: int) -> None:
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
+    callgrind = ctypes.CDLL(control)
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(DropExporter()))
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
@@ -139,10 +147,10 @@ def child(contender: str, mode: str, scenario: str, calls: int) -> None:
         instrumentor = LLMLedgerInstrumentor()
         instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider,
                                 config=Config(providers=frozenset({"openai"})))  # openai-v2's scope
-        telemetry = instrumentor.telemetry
+        queue = instrumentor.telemetry._queue
         # valgrind runs one thread at a time: with the usual bound the queue could fill and callers
         # record their own points. Unbounded here, the calling thread's count is the call path alone.
-        telemetry._queue.max_pending = 10**9
+        queue.max_pending = 10**9
         call = workload(scenario)
 
         def fn() -> None:
@@ -150,8 +158,10 @@ def child(contender: str, mode: str, scenario: str, calls: int) -> None:
                 call()
 
         def settle() -> None:  # the worker records the queued calls on its own thread
-            while telemetry._queue.pending():
+            while queue.pending():
                 time.sleep(0.01)
+            with queue._drain_lock:  # and has finished the last one it took
+                pass
         restore = instrumentor.uninstrument
     else:
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
@@ -160,19 +170,40 @@ def child(contender: str, mode: str, scenario: str, calls: int) -> None:
         peer.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
         fn = workload(scenario)
         restore = peer.uninstrument
-    for _ in range(CALLS[scenario][0]):  # patched in both modes: the same warm-up work
-        fn()
-    settle()
-    if mode == "restored":  # the SDK alone from here (the floor: nothing at all)
-        restore()
-        settle = lambda: None  # noqa: E731
-        fn = (lambda: None) if contender == "floor" else fn
-    gc.collect()
-    gc.disable()
-    for _ in range(calls):
-        fn()
-    settle()
-    time.sleep(0.2)
+
+    def counted(label: str) -> None:
+        for _ in range(CALLS[scenario][0]):
+            fn()
+        settle()
+        tracer_provider.force_flush()
+        gc.collect()
+        gc.disable()
+        callgrind.cg_zero()
+        for _ in range(calls):
+            fn()
+        settle()
+        tracer_provider.force_flush()  # the span processor's export of these calls' spans
+        callgrind.cg_dump(label.encode())
+        gc.enable()
+
+    counted("patched")
+    restore()
+    if contender == "floor":
+        fn = lambda: None  # noqa: E731
+    counted("restored")
+
+
+def compiled_control() -> str:
+    """The shared library whose two functions issue callgrind's zero and dump client requests."""
+    library = PEER_VENV.parent / "callgrind_control.so"
+    if not library.exists():
+        source = PEER_VENV.parent / "callgrind_control.c"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text("#include <valgrind/callgrind.h>\n"
+                          "void cg_zero(void) { CALLGRIND_ZERO_STATS; }\n"
+                          "void cg_dump(const char *label) { CALLGRIND_DUMP_STATS_AT(label); }\n")
+        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    return str(library)
 
 
 def peer_python() -> Path:
@@ -190,24 +221,28 @@ def peer_python() -> Path:
     return python
 
 
-def count(python: Path, contender: str, mode: str, scenario: str, calls: int, out_dir: Path) -> tuple[int, int]:
-    """(instructions on the calling thread, on all threads) of one child run."""
-    prefix = out_dir / f"{contender}-{mode}-{scenario}-{calls}"
+def count(python: Path, contender: str, scenario: str, out_dir: Path, control: str) -> dict[str, tuple[int, int]]:
+    """{"patched"|"restored": (instructions on the calling thread, on all threads)} of the counted
+    calls of one child run."""
+    prefix = out_dir / f"{contender}-{scenario}"
     subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={prefix}.out",
-                    str(python), __file__, "--child", contender, mode, scenario, str(calls)],
+                    str(python), __file__, "--child", contender, scenario, str(CALLS[scenario][1]), control],
                    check=True, capture_output=True, env=child_env())
-    totals = {}
-    for path in out_dir.glob(f"{prefix.name}.out-*"):
-        match = re.search(r"^summary: (\d+)", path.read_text(errors="replace"), re.M)
-        totals[int(path.name.rsplit("-", 1)[1])] = int(match.group(1)) if match else 0
-    return totals[1], sum(totals.values())
+    counts: dict[str, dict[int, int]] = {}
+    for path in out_dir.glob(f"{prefix.name}.out.*-*"):  # <prefix>.out.<dump>-<thread>
+        text = path.read_text(errors="replace")
+        label = re.search(r"^desc: Trigger: Client Request: (\w+)", text, re.M)
+        total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+        if label and total:
+            counts.setdefault(label.group(1), {})[int(path.name.rsplit("-", 1)[1])] = int(total.group(1))
+    return {label: (threads.get(1, 0), sum(threads.values())) for label, threads in counts.items()}
 
 
 def child_env() -> dict[str, str]:
     """Bytecode cached across runs (compiling every module again would be most of a run under
     callgrind), openai-v2 in its latest semantic-conventions mode."""
     env = dict(os.environ, OTEL_SEMCONV_STABILITY_OPT_IN="gen_ai_latest_experimental",
-               PYTHONPYCACHEPREFIX=str(PEER_VENV.parent / "pycache"))
+               PYTHONPYCACHEPREFIX=str(PEER_VENV.parent / "pycache"), PYTHONHASHSEED="0")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
@@ -216,21 +251,18 @@ def main(scenarios: list[str]) -> None:
     if shutil.which("valgrind") is None:
         sys.exit("bench_peers: valgrind is not installed (apt-get install valgrind)")
     pythons = {"llmledger": Path(sys.executable), "openai-v2": peer_python(), "floor": Path(sys.executable)}
-    jobs = [(c, m, s) for s in scenarios for c in CONTENDERS for m in ("patched", "restored")] + [
-        ("floor", m, "sync") for m in ("patched", "restored")]
+    control = compiled_control()
+    jobs = [(c, s) for s in scenarios for c in CONTENDERS] + [("floor", "sync")]
     started = time.monotonic()
-    for contender in CONTENDERS:  # fills the bytecode cache before the counted runs
-        subprocess.run([str(pythons[contender]), __file__, "--child", contender, "patched", "sync", "1"],
-                       check=True, env=child_env())
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(int(os.environ.get("BENCH_JOBS", "2"))) as pool:
-        runs = {(c, m, s): pool.submit(count, pythons[c], c, m, s, CALLS[s][1], Path(tmp)) for c, m, s in jobs}
+        runs = {(c, s): pool.submit(count, pythons[c], c, s, Path(tmp), control) for c, s in jobs}
         counts = {key: future.result() for key, future in runs.items()}
     report(counts, scenarios, time.monotonic() - started)
 
 
-def report(counts: dict[tuple[str, str, str], tuple[int, int]], scenarios: list[str], seconds: float) -> None:
+def report(counts: dict[tuple[str, str], dict[str, tuple[int, int]]], scenarios: list[str], seconds: float) -> None:
     def cost(c: str, s: str) -> tuple[float, float]:
-        patched, restored = counts[c, "patched", s], counts[c, "restored", s]
+        patched, restored = counts[c, s]["patched"], counts[c, s]["restored"]
         return (patched[0] - restored[0]) / CALLS[s][1], (patched[1] - restored[1]) / CALLS[s][1]
 
     table = {(c, s): cost(c, s) for c in CONTENDERS for s in scenarios}
@@ -245,8 +277,8 @@ def report(counts: dict[tuple[str, str, str], tuple[int, int]], scenarios: list[
     lines = [
         f"Instructions per call added to openai {version('openai')} (callgrind; {time.strftime('%Y-%m-%d')}, "
         f"Python {sys.version.split()[0]}; {PEER_PACKAGE.replace('==', ' ')} in gen_ai_latest_experimental mode)",
-        "(patched run - restored run) / calls; both runs instrument and warm up alike, the restored one "
-        "uninstruments before its counted calls; calls per scenario: "
+        "(patched calls - the same calls restored) / calls, each counted alone in one process (callgrind "
+        "client requests), every thread; calls per scenario: "
         + ", ".join(f"{s} {CALLS[s][1]} after {CALLS[s][0]}" for s in scenarios), "",
         f"{'':<20} {'llmledger all':>14} {'openai-v2 all':>14} {'ratio':>6}   {'llmledger caller':>16} "
         f"{'openai-v2 caller':>16} {'ratio':>6}"]
@@ -271,6 +303,6 @@ def version(distribution: str) -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     else:
         main([s for s in sys.argv[1:] if s in CALLS] or list(CALLS))

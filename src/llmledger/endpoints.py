@@ -262,7 +262,11 @@ class EndpointResolver:
 
     def for_client(self, client: Any) -> Endpoint:
         """The endpoint of an ``openai`` client; a dict lookup on the client's base URL object."""
-        base_url = getattr(client, "base_url", None)
+        # the attribute behind the SDK's ``base_url`` property (which openai 3.x implements with an
+        # import on every read); the property where a client has no such attribute
+        base_url = getattr(client, "_base_url", None)
+        if base_url is None:
+            base_url = getattr(client, "base_url", None)
         cached = self._by_url.get(id(base_url))
         if cached is not None and cached[0] is base_url:
             return cached[1]
@@ -360,25 +364,6 @@ def is_private_host(host: str) -> bool:
     except ValueError:
         return host == "localhost" or "." not in host or host.endswith(_PRIVATE_SUFFIXES)
     return address.is_private or address.is_loopback or address.is_link_local
-
-
-# ---- the active resolver (set by the instrumentor at instrument(), like attribution.settings) -----
-_active = EndpointResolver()
-
-
-def configure(settings: EndpointSettings, *, request_stream_usage: bool = True) -> None:
-    """Make these settings the active ones (``instrument()`` does, from the config)."""
-    global _active
-    _active = EndpointResolver(settings, request_stream_usage=request_stream_usage)
-
-
-def resolver() -> EndpointResolver:
-    return _active
-
-
-def client_endpoint(client: Any) -> Endpoint:
-    """The endpoint of an ``openai`` client under the active configuration."""
-    return _active.for_client(client)
 
 
 def provider_billed(computed: Cost, reported: Decimal) -> Cost:

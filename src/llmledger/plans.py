@@ -21,7 +21,7 @@ are half of it. The result is rounded to the cent. Included allowances (``includ
 
 Overage: usage past the allowance is billed at ``overage_usd_per_mtok`` (USD per million tokens
 over) or at cost times ``overage_markup``; a plan with an overage price and no allowance bills all
-of its usage that way. See :mod:`llmledger.ledger.billing` for the arithmetic.
+of its usage that way. See :mod:`llmledger.billing` for the arithmetic.
 """
 
 from __future__ import annotations

@@ -27,13 +27,6 @@ from opentelemetry.propagators.textmap import (
 _NO_PROPAGATION = create_key("llmledger-no-propagation")
 
 
-class _Settings:
-    propagate_trace_context = False
-
-
-settings = _Settings()
-
-
 class QuietPropagator(TextMapPropagator):
     """The app's propagator, silent inside an llmledger call whose requests must not propagate."""
 
@@ -55,16 +48,16 @@ class QuietPropagator(TextMapPropagator):
         return self.inner.fields
 
 
-def configure(propagate: bool) -> None:
-    """Apply ``propagate_trace_context`` (at instrument time)."""
-    settings.propagate_trace_context = propagate
+def install_quiet_propagator(propagate: bool) -> None:
+    """Unless ``propagate_trace_context``, wrap the app's global propagator (at instrument time) so
+    that it honours :func:`call_context`'s quiet flag."""
     if not propagate and not isinstance(get_global_textmap(), QuietPropagator):
         set_global_textmap(QuietPropagator(get_global_textmap()))
 
 
-def call_context(span: Any) -> Context:
-    """The context to make current during the SDK call: the call's span, quiet unless configured."""
+def call_context(span: Any, propagate: bool) -> Context:
+    """The context to make current during the SDK call: the call's span, quiet unless ``propagate``."""
     context = trace.set_span_in_context(span)
-    if not settings.propagate_trace_context:
+    if not propagate:
         context = set_value(_NO_PROPAGATION, True, context)
     return context

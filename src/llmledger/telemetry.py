@@ -28,8 +28,8 @@ from opentelemetry.trace import (
 )
 
 from llmledger.exact_sums import SERIES_LIMIT, ExactSums, _Delegate, _shared_observables
-from llmledger.ledger.month_to_date import MonthToDate, cache_savings
 from llmledger.metric_queue import MetricQueue
+from llmledger.month_to_date import MonthToDate, cache_savings
 from llmledger.plans import PlanBook
 from llmledger.usage import CallRecord, CustomerContext
 
@@ -240,9 +240,9 @@ class Telemetry:
             attrs["gen_ai.response.id"] = record.response_id
         if record.finish_reasons:
             attrs["gen_ai.response.finish_reasons"] = list(record.finish_reasons)
-        if record.first_chunk_time_ns is not None:
-            attrs["gen_ai.response.time_to_first_chunk"] = (
-                record.first_chunk_time_ns - record.start_time_ns) / 1e9
+        ttfc = record.time_to_first_chunk_s
+        if ttfc is not None:
+            attrs["gen_ai.response.time_to_first_chunk"] = ttfc
         usage = record.usage
         if usage is not None:
             attrs["gen_ai.usage.input_tokens"] = usage.input_tokens
@@ -312,8 +312,9 @@ class Telemetry:
                record.error_type)
         base = self._cached(("semconv", *key), lambda: self._semconv_attrs(record))
         self._duration.record(record.duration_s, base, context)
-        if record.first_chunk_time_ns is not None:
-            self._ttfc.record((record.first_chunk_time_ns - record.start_time_ns) / 1e9, base, context)
+        ttfc = record.time_to_first_chunk_s
+        if ttfc is not None:
+            self._ttfc.record(ttfc, base, context)
         usage = record.usage
         if usage is not None:
             # exemplars on the duration and cost points only (the ones worth a jump to the trace);

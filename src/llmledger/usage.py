@@ -12,10 +12,18 @@ ALL output tokens (reasoning included); the other counts are subsets of those tw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Literal
 
 CostStatus = Literal["priced", "unpriced", "no_usage"]
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def utc_from_ns(ns: int) -> datetime:
+    """A call's time (nanoseconds since the epoch, as ``CallRecord`` keeps it) as a UTC datetime,
+    exact to the microsecond (``fromtimestamp`` goes through a float and can be off by one)."""
+    return EPOCH + timedelta(microseconds=ns // 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +166,12 @@ class CallRecord:
     @property
     def duration_s(self) -> float:
         return max(self.end_time_ns - self.start_time_ns, 0) / 1e9
+
+    @property
+    def time_to_first_chunk_s(self) -> float | None:
+        """Seconds from the request to the first streamed chunk; None for an unstreamed call."""
+        first = self.first_chunk_time_ns
+        return None if first is None else (first - self.start_time_ns) / 1e9
 
 
 # ---- bounds on what a provider may report (reliability) -----------------------------------------

@@ -82,7 +82,7 @@ def test_bad_overage_terms_name_the_key(spec: dict[str, object], key: str, messa
 
 
 def test_overage_in_other_units_converts_through_the_share_over() -> None:
-    from llmledger.ledger.billing import bill
+    from llmledger.billing import bill
 
     tokens_plan = load_plans({"t": {"monthly_usd": 10, "included_tokens": 1_000_000, "overage_markup": 2}},
                              {}, "x").plans["t"]

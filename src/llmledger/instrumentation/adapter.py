@@ -13,9 +13,12 @@ import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from llmledger.usage import NO_MODIFIERS, PriceModifiers, Usage
+
+if TYPE_CHECKING:
+    from llmledger.endpoints import EndpointResolver
 
 
 class MalformedUsage(ValueError):
@@ -143,6 +146,11 @@ class ProviderAdapter(ABC):
     def stream_step(self, target: PatchTarget, request: RequestInfo) -> Any:
         """A per-step scope for a generator stream (see ``streams.Step``), or None."""
         return None
+
+    def configured(self, endpoints: EndpointResolver) -> ProviderAdapter:
+        """This adapter under one instrumentation's settings (the OpenAI adapter names its clients'
+        endpoints with ``endpoints``); the others have none and return themselves."""
+        return self
 
     def hop_wrapper(self, target: PatchTarget) -> Any:
         """The wrapt wrapper for a ``role="hop"`` target (adapters that declare hop targets)."""

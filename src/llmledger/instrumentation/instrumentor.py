@@ -19,8 +19,9 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from llmledger import attribution, endpoints, propagation
+from llmledger import attribution, propagation
 from llmledger.config import Config, load_config
+from llmledger.endpoints import EndpointResolver
 from llmledger.instrumentation.adapter import PatchTarget, ProviderAdapter
 from llmledger.instrumentation.lifecycle import Lifecycle
 from llmledger.instrumentation.providers import load_adapters
@@ -89,8 +90,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         config: Config = kwargs.get("config") or load_config()
         attribution.use_baggage_policy(attribution.BaggagePolicy(
             propagate_baggage=config.propagate_baggage, trust_inbound_baggage=config.trust_inbound_baggage))
-        endpoints.configure(config.endpoints, request_stream_usage=config.request_stream_usage)
-        propagation.configure(config.propagate_trace_context)
+        resolver = EndpointResolver(config.endpoints, request_stream_usage=config.request_stream_usage)
+        propagation.install_quiet_propagator(config.propagate_trace_context)
         sinks: Sequence[RecordSink] = kwargs.get("sinks") or ()
         pricer: Pricer = kwargs.get("pricer") or Pricer(config.price_overrides)
         self.telemetry = Telemetry(
@@ -98,8 +99,8 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             customer_cap=config.metric_customer_cap,
             customer_allow_list=config.metric_customer_allow_list, sinks=sinks, version=__version__,
             pricer=pricer, series_limit=config.metric_series_limit)
-        self._lifecycle = Lifecycle(self.telemetry, pricer,
-                                    trust_inbound_baggage=config.trust_inbound_baggage)
+        self._lifecycle = Lifecycle(self.telemetry, pricer, trust_inbound_baggage=config.trust_inbound_baggage,
+                                    propagate_trace_context=config.propagate_trace_context)
         self._app_hooks = AppHooks()  # threads, Celery, LiteLLM (llmledger.integrations)
         self._app_hooks.install(config, self.telemetry, pricer)
         # ---- limits (issue 14): None unless rules are configured; the guard also takes the spend
@@ -112,7 +113,7 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for adapter in load_adapters():
             if config.providers is not None and adapter.name not in config.providers:
                 continue
-            self._patch_adapter(adapter, self._lifecycle)
+            self._patch_adapter(adapter.configured(resolver), self._lifecycle)
 
     def _patch_adapter(self, adapter: ProviderAdapter, lifecycle: Lifecycle) -> None:
         version = installed_version(adapter.distribution)
@@ -156,6 +157,5 @@ class LLMLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self.limits is not None:
             self.limits.close()
             self.limits = None
-        endpoints.configure(endpoints.EndpointSettings())
         if self.telemetry is not None:
             self.telemetry.close()  # records the queued metric points, stops the worker

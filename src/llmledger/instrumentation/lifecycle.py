@@ -14,13 +14,11 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from llmledger import propagation
 from llmledger.attribution import current_customer
 from llmledger.endpoints import provider_billed
 from llmledger.instrumentation.adapter import (
@@ -34,6 +32,7 @@ from llmledger.instrumentation.adapter import (
 from llmledger.instrumentation.raw_responses import RawResponseProxy
 from llmledger.instrumentation.streams import Step, observe, traced_async_generator, traced_generator
 from llmledger.integrations.ownership import sdk_call_owned
+from llmledger.propagation import call_context
 from llmledger.usage import CallRecord, CustomerContext, implausible_count
 
 if TYPE_CHECKING:
@@ -51,14 +50,14 @@ Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], A
 class Call:
     """One LLM call in flight. ``finish`` is idempotent and never raises."""
 
-    __slots__ = ("_done", "_pricer", "_telemetry", "adapter", "handler", "record", "request", "span",
-                 "target")
+    __slots__ = ("_done", "_lifecycle", "adapter", "handler", "record", "request", "span", "target")
 
-    def __init__(self, adapter: ProviderAdapter, target: PatchTarget, request: RequestInfo,
-                 telemetry: Telemetry, pricer: Pricer, customer: CustomerContext | None) -> None:
+    def __init__(self, lifecycle: Lifecycle, adapter: ProviderAdapter, target: PatchTarget, request: RequestInfo,
+                 customer: CustomerContext | None) -> None:
         self._done = True  # until the span exists there is nothing to finish
+        self._lifecycle = lifecycle
         self.adapter, self.target, self.request = adapter, target, request
-        self._telemetry, self._pricer = telemetry, pricer
+        telemetry = lifecycle.telemetry
         self.record = CallRecord(
             provider=request.provider, operation=target.operation, request_model=request.model,
             stream=request.stream, start_time_ns=time.time_ns(),
@@ -88,16 +87,15 @@ class Call:
                 warn_malformed(self, MalformedUsage(problem))
                 record.usage = None
             if record.usage is not None:
-                at = datetime.fromtimestamp(record.start_time_ns / 1e9, tz=timezone.utc)
-                record.cost = self._pricer.price(
+                record.cost = self._lifecycle.pricer.price(
                     record.provider, record.response_model or record.request_model, record.usage,
-                    record.modifiers, at)
+                    record.modifiers, record.start_time_ns)
             if info is not None and info.provider_cost is not None:
                 record.computed_cost = record.cost.total
                 record.cost = provider_billed(record.cost, info.provider_cost)
         except Exception:
             logger.debug("llmledger: could not complete the call record", exc_info=True)
-        self._telemetry.record(self.record, self.span)
+        self._lifecycle.telemetry.record(self.record, self.span)
 
     def fail(self, error: BaseException) -> None:
         """The SDK call raised. An error the SDK raises before sending anything (argument validation,
@@ -171,7 +169,7 @@ class Call:
 
     def span_current(self) -> contextlib.AbstractContextManager[object]:
         """Make the call's span current (for requests sent after the wrapper returned)."""
-        return _SpanCurrent(self.span)
+        return _SpanCurrent(self.span, self._lifecycle.propagate_trace_context)
 
     def __del__(self) -> None:
         # A stream the caller walked away from: end its span with what was seen.
@@ -181,15 +179,15 @@ class Call:
 
 
 class _SpanCurrent:
-    __slots__ = ("_span", "_token")
+    __slots__ = ("_propagate", "_span", "_token")
 
-    def __init__(self, span: Span | None) -> None:
-        self._span = span
+    def __init__(self, span: Span | None, propagate: bool) -> None:
+        self._span, self._propagate = span, propagate
         self._token: object = None
 
     def __enter__(self) -> None:
         if self._span is not None:
-            self._token = otel_context.attach(propagation.call_context(self._span))
+            self._token = otel_context.attach(call_context(self._span, self._propagate))
 
     def __exit__(self, *exc_info: object) -> None:
         if self._token is not None:
@@ -224,10 +222,13 @@ class Lifecycle:
     """Builds the wrapt wrappers for one adapter's targets, bound to telemetry, pricing and the
     attribution policy."""
 
-    def __init__(self, telemetry: Telemetry, pricer: Pricer, *, trust_inbound_baggage: bool = False) -> None:
+    def __init__(self, telemetry: Telemetry, pricer: Pricer, *, trust_inbound_baggage: bool = False,
+                 propagate_trace_context: bool = False) -> None:
         self.telemetry = telemetry
         self.pricer = pricer
         self.trust_inbound_baggage = trust_inbound_baggage
+        self.propagate_trace_context = propagate_trace_context
+        """Whether requests sent during a call carry its trace context (``propagation``)."""
         self.active = True
         """False after ``uninstrument()``: SDK objects that cached a bound wrapper pass through."""
         self.limits: LimitGuard | None = None
@@ -241,8 +242,7 @@ class Lifecycle:
             request = adapter.request_info(target, instance, args, kwargs)
             if request is None:
                 return None
-            call = Call(adapter, target, request, self.telemetry, self.pricer,
-                        current_customer(self.trust_inbound_baggage))
+            call = Call(self, adapter, target, request, current_customer(self.trust_inbound_baggage))
         except Exception:
             logger.debug("llmledger: could not start %s", target.qualname, exc_info=True)
             return None
@@ -276,7 +276,7 @@ class Lifecycle:
         if target.role == "hop":
             hop: Wrapper = adapter.hop_wrapper(target)
             return hop
-        start, on_result = self._start, self._on_result
+        start, on_result, propagate = self._start, self._on_result, self.propagate_trace_context
 
         if target.style == "async":
             async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
@@ -285,7 +285,7 @@ class Lifecycle:
                 if call is None:
                     return await wrapped(*args, **kwargs)
                 request = call.request
-                token = otel_context.attach(propagation.call_context(call.span)) if call.span is not None else None
+                token = otel_context.attach(call_context(call.span, propagate)) if call.span is not None else None
                 around = request.around_call
                 try:
                     if around is None:
@@ -322,7 +322,7 @@ class Lifecycle:
             if call is None:
                 return wrapped(*args, **kwargs)
             request = call.request
-            token = otel_context.attach(propagation.call_context(call.span)) if call.span is not None else None
+            token = otel_context.attach(call_context(call.span, propagate)) if call.span is not None else None
             around = request.around_call
             try:
                 if around is None:

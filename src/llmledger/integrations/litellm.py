@@ -165,9 +165,8 @@ class LedgerCallback:
         if modifiers is not None:
             record.modifiers = modifiers
         if record.usage is not None:
-            at = datetime.fromtimestamp(record.start_time_ns / 1e9).astimezone()
             record.cost = self._pricer.price(record.provider, record.response_model or record.request_model,
-                                             record.usage, record.modifiers, at)
+                                             record.usage, record.modifiers, record.start_time_ns)
 
 
 ENTRY_POINTS: tuple[tuple[str, str], ...] = tuple(

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Literal
 
-from llmledger.ledger.billing import Bill, PlanAdvice, advise, customer_bill
+from llmledger.billing import Bill, PlanAdvice, advise, customer_bill
 from llmledger.ledger.queries import Filters, Grouping, GroupTotals
 from llmledger.ledger.repricing import (
     CacheSavings,

@@ -8,20 +8,14 @@ text plus integer picodollars in SQLite (see ``sqlite_store``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from types import UnionType
 from typing import Any, Literal, get_args, get_type_hints
 
-from llmledger.usage import CallRecord
+from llmledger.usage import CallRecord, utc_from_ns
 
 TABLE = "llm_calls"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def utc_from_ns(ns: int) -> datetime:
-    """Exact to the microsecond (``fromtimestamp`` goes through a float and can be off by one)."""
-    return EPOCH + timedelta(microseconds=ns // 1000)
 
 
 def _since(version: int, comment: str = "") -> dict[str, Any]:
@@ -131,11 +125,10 @@ def add_columns(dialect: Dialect, version: int) -> tuple[str, ...]:
 
 def row_from_record(record: CallRecord, service_name: str | None = None) -> LedgerRow:
     usage, cost, customer = record.usage, record.cost, record.customer
-    first_chunk = record.first_chunk_time_ns
     return LedgerRow(
         started_at=utc_from_ns(record.start_time_ns),
         duration_s=record.duration_s,
-        time_to_first_chunk_s=(first_chunk - record.start_time_ns) / 1e9 if first_chunk else None,
+        time_to_first_chunk_s=record.time_to_first_chunk_s,
         trace_id=f"{record.trace_id:032x}" if record.trace_id else None,
         span_id=f"{record.span_id:016x}" if record.span_id else None,
         service_name=service_name,

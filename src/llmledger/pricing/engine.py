@@ -23,7 +23,7 @@ from llmledger.pricing.modifiers import PriceContext, describe, price_context
 from llmledger.pricing.overrides import PriceOverrides
 from llmledger.pricing.ratecard import RateCard, ReferenceCard
 from llmledger.pricing.resolve import Entry, Resolver, TimedEntry, Unpriced
-from llmledger.usage import NO_MODIFIERS, Cost, PriceModifiers, Usage
+from llmledger.usage import NO_MODIFIERS, Cost, PriceModifiers, Usage, utc_from_ns
 
 logger = logging.getLogger("llmledger.pricing")
 
@@ -35,16 +35,23 @@ _WARNED_CAP = 10_000
 _SECONDS_PER_DAY = 86_400
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 
+_NS_PER_DAY = _SECONDS_PER_DAY * 10**9
+
 MemoKey = tuple[str, str | None, int] | tuple[str, str | None, int, PriceModifiers]
+At = datetime | int | None
+"""When a call was made: a datetime, nanoseconds since the epoch (``CallRecord.start_time_ns``, so
+the call path makes no datetime), or None for now."""
 
 
-def utc_day(at: datetime | None) -> int:
+def utc_day(at: At) -> int:
     """Days since 1970-01-01 of the call's UTC date (naive datetimes are UTC, as in genai-prices)."""
+    if isinstance(at, datetime):
+        if at.tzinfo is None:
+            return at.toordinal() - _EPOCH_ORDINAL
+        return int(at.timestamp() // _SECONDS_PER_DAY)
     if at is None:
         return int(time.time() // _SECONDS_PER_DAY)
-    if at.tzinfo is None:
-        return at.toordinal() - _EPOCH_ORDINAL
-    return int(at.timestamp() // _SECONDS_PER_DAY)
+    return at // _NS_PER_DAY
 
 
 class Pricer:
@@ -62,7 +69,7 @@ class Pricer:
         model: str | None,
         usage: Usage | None,
         modifiers: PriceModifiers = NO_MODIFIERS,
-        at: datetime | None = None,
+        at: At = None,
     ) -> Cost:
         """The cost of one call in exact USD; ``unpriced`` (never $0) when no price is known.
 
@@ -73,17 +80,7 @@ class Pricer:
         if usage.iterations:
             return self._price_iterations(provider, model, usage, modifiers, at)
         try:
-            # NO_MODIFIERS (the common case) is left out of the key: hashing the dataclass costs
-            # more than the rest of the lookup.
-            key: MemoKey = (
-                (provider, model, utc_day(at))
-                if modifiers is NO_MODIFIERS
-                else (provider, model, utc_day(at), modifiers)
-            )
-            entry = self._memo.get(key)
-            if entry is None:
-                entry = self._resolve(key)
-            card = self._timed_card(entry, at) if isinstance(entry, TimedEntry) else entry
+            card = self._card(provider, model, modifiers, at)
             cost = card.price(usage)
             if cost is None:
                 return self._bad_usage(provider, model, card, usage)
@@ -92,8 +89,41 @@ class Pricer:
             logger.debug("llmledger: pricing %s/%s failed", provider, model, exc_info=True)
             return _UNPRICED
 
+    def cache_savings(
+        self, provider: str, model: str | None, usage: Usage, modifiers: PriceModifiers = NO_MODIFIERS, at: At = None
+    ) -> Decimal | None:
+        """What the usage's cache reads would have cost as plain input, minus what they cost: its
+        price without cache reads minus its price. None when either is unknown."""
+        if not usage.cache_read_tokens:
+            return _ZERO
+        try:
+            card = self._card(provider, model, modifiers, at) if not usage.iterations else None
+            if isinstance(card, RateCard):  # the input slices' difference, without pricing twice
+                return card.cache_savings(usage) if card.price(usage) is not None else None
+        except Exception:
+            logger.debug("llmledger: cache savings of %s/%s failed", provider, model, exc_info=True)
+            return None
+        cached = self.price(provider, model, usage, modifiers, at).total
+        uncached = self.price(provider, model, replace(usage, cache_read_tokens=0, cache_read_audio_tokens=0),
+                              modifiers, at).total
+        return None if cached is None or uncached is None else uncached - cached
+
+    def _card(
+        self, provider: str, model: str | None, modifiers: PriceModifiers, at: At
+    ) -> RateCard | ReferenceCard | Unpriced:
+        """The resolved prices of (provider, model, modifiers) on the call's day; memoised."""
+        # NO_MODIFIERS (the common case) is left out of the key: hashing the dataclass costs more
+        # than the rest of the lookup.
+        key: MemoKey = (
+            (provider, model, utc_day(at)) if modifiers is NO_MODIFIERS else (provider, model, utc_day(at), modifiers)
+        )
+        entry = self._memo.get(key)
+        if entry is None:
+            entry = self._resolve(key)
+        return self._timed_card(entry, at) if isinstance(entry, TimedEntry) else entry
+
     def _price_iterations(
-        self, provider: str, model: str | None, usage: Usage, modifiers: PriceModifiers, at: datetime | None
+        self, provider: str, model: str | None, usage: Usage, modifiers: PriceModifiers, at: At
     ) -> Cost:
         """Each sampling step at its own model and tier; the call's cost is their sum.
 
@@ -124,7 +154,7 @@ class Pricer:
         model: str | None,
         usage: Usage,
         modifiers: PriceModifiers = NO_MODIFIERS,
-        at: datetime | None = None,
+        at: At = None,
     ) -> Quote:
         """The cost with a line-by-line breakdown and, when unpriced, the reason (for the CLI)."""
         cost = self.price(provider, model, usage, modifiers, at)
@@ -175,7 +205,9 @@ class Pricer:
         self._memo[key] = entry
         return entry
 
-    def _timed_card(self, entry: TimedEntry, at: datetime | None) -> RateCard | ReferenceCard | Unpriced:
+    def _timed_card(self, entry: TimedEntry, at: At) -> RateCard | ReferenceCard | Unpriced:
+        if isinstance(at, int):
+            return entry.card_at(utc_from_ns(at))
         return entry.card_at(at or datetime.now(timezone.utc))
 
     def _bad_usage(

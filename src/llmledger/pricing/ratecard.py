@@ -267,6 +267,22 @@ class RateCard:
         total = dec_in + dec_out if not other else Decimal(cost_in + cost_out + other) * scale
         return priced_cost(total, dec_in, dec_out, self.source, self.matched_model)
 
+    def cache_savings(self, u: Usage) -> Decimal:
+        """``price(u without cache reads) - price(u)`` for a usage this card prices, from the input
+        slices alone: a cache read moves tokens from the input slice (``IN``, or ``IA`` for audio) to
+        the cache-read slice (``CR``/``CRA``) of the same band (the band depends on the input count,
+        which is the same). Cache reads without rates of their own price as input: no savings."""
+        audio_in, cache_read = self.checks.apart[0], self.checks.apart[1]
+        if not cache_read:
+            return Decimal(0)
+        c = (self._base if not self._tiers else self.band_for(u.input_tokens)).coefficients
+        reads, audio_reads = u.cache_read_tokens, u.cache_read_audio_tokens
+        if audio_in:
+            units = (c[IN] - c[CR]) * (reads - audio_reads) + (c[IA] - c[CRA]) * audio_reads
+        else:
+            units = (c[IN] - c[CR]) * reads
+        return Decimal(units) * self._scale
+
     def why_unpriced(self, u: Usage) -> str:
         return why_unpriced(u, self.checks)
 

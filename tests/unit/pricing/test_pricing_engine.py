@@ -309,3 +309,19 @@ def test_long_context_gap_follows_the_anthropic_entry_over_time() -> None:
     flat = pricer.price("gcp.vertex_ai", "claude-sonnet-4-6", usage, at=datetime(2026, 3, 13, tzinfo=timezone.utc))
     # one rate for the whole 1M window since: 250_000 * 3/M + 1_000 * 15/M = 0.75 + 0.015 = 0.765
     assert flat.total == Decimal("0.765")
+
+
+def test_cache_savings_by_hand_and_where_prices_are_not_a_rate_card() -> None:
+    pricer = Pricer()
+    # gpt-4o: $2.50 input, $1.25 cached: 400,000 reads save 400,000 * 1.25/M = 0.5
+    cached = Usage(input_tokens=1_000_000, output_tokens=1_000, cache_read_tokens=400_000)
+    assert pricer.cache_savings("openai", "gpt-4o", cached, at=AT) == Decimal("0.5")
+    assert pricer.cache_savings("openai", "gpt-4o", Usage(input_tokens=10), at=AT) == Decimal(0)
+    assert pricer.cache_savings("openai", "no-such-model", cached, at=AT) is None
+    # time-of-day prices (deepseek): the rates in force at that hour
+    off_peak = datetime(2026, 11, 20, 20, tzinfo=timezone.utc)
+    uncached = Usage(input_tokens=1_000_000, output_tokens=1_000)
+    want = (pricer.price("deepseek", "deepseek-chat", uncached, at=off_peak).total
+            - pricer.price("deepseek", "deepseek-chat", cached, at=off_peak).total)
+    assert want > 0
+    assert pricer.cache_savings("deepseek", "deepseek-chat", cached, at=off_peak) == want

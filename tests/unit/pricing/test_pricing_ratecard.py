@@ -8,6 +8,7 @@ either where genai-prices raises, or where a policy check refuses a rate that is
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -76,6 +77,20 @@ def test_card_matches_calc_price(provider_id: str, model_id: str) -> None:
                     want["input_price"],
                     want["output_price"],
                 ), usage
+                assert_cache_savings(card, usage, rnd)
+
+
+def assert_cache_savings(card: RateCard, usage: Usage, rnd: random.Random) -> None:
+    """The card's cache savings are its price without the cache reads minus its price, also with
+    some of the cache reads audio."""
+    for audio_reads in {0, rnd.randint(0, min(usage.cache_read_tokens, usage.input_audio_tokens))}:
+        with_reads = replace(usage, cache_read_audio_tokens=audio_reads)
+        priced, uncached = card.price(with_reads), card.price(
+            replace(with_reads, cache_read_tokens=0, cache_read_audio_tokens=0))
+        if priced is None:
+            continue
+        assert uncached is not None and priced.total is not None and uncached.total is not None, with_reads
+        assert card.cache_savings(with_reads) == uncached.total - priced.total, with_reads
 
 
 def test_invalid_prices_are_rejected() -> None:

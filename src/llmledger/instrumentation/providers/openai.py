@@ -20,7 +20,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from llmledger.endpoints import Endpoint, client_endpoint
+from llmledger.endpoints import Endpoint, EndpointResolver
 from llmledger.instrumentation.adapter import (
     PatchTarget,
     ProviderAdapter,
@@ -163,9 +163,16 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
     supported = ">=3.57.0,<4"
     targets = _targets()
 
+    def __init__(self, endpoints: EndpointResolver | None = None) -> None:
+        self.endpoints = endpoints or EndpointResolver()
+        """Names each client's endpoint (the config's ``endpoints:``, genai-prices' URL patterns)."""
+
+    def configured(self, endpoints: EndpointResolver) -> OpenAIAdapter:
+        return OpenAIAdapter(endpoints)
+
     def request_info(self, target: PatchTarget, instance: Any, args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> RequestInfo:
-        endpoint = client_endpoint(getattr(instance, "_client", None))
+        endpoint = self.endpoints.for_client(getattr(instance, "_client", None))
         tier = kwargs.get("service_tier")
         region = processing_region(endpoint.address) if endpoint.provider == "openai" else None
         modifiers = PriceModifiers(service_tier=tier) if isinstance(tier, str) else NO_MODIFIERS

@@ -13,7 +13,7 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from llmledger.ledger.month_to_date import MonthToDate, cache_savings
+from llmledger.month_to_date import MonthToDate, cache_savings
 from llmledger.plans import load_plans
 from llmledger.pricing import Pricer
 from llmledger.telemetry import Telemetry

@@ -12,15 +12,13 @@ Cache savings of one call: its cost with the cached input billed as plain input,
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from llmledger.ledger.billing import bill
-from llmledger.ledger.schema import utc_from_ns
+from llmledger.billing import bill
 from llmledger.plans import PlanBook
-from llmledger.usage import CallRecord
+from llmledger.usage import CallRecord, utc_from_ns
 
 if TYPE_CHECKING:
     from llmledger.pricing.engine import Pricer
@@ -69,11 +67,10 @@ class MonthToDate:
 
 
 def cache_savings(record: CallRecord, pricer: Pricer | None) -> Decimal | None:
-    """What the call's cached input would have cost uncached minus what it cost; None if unknown."""
+    """What the call's cached input would have cost uncached minus what it cost (at the model and
+    day it was priced at); None if unknown."""
     usage, cost = record.usage, record.cost.total
     if pricer is None or usage is None or cost is None or not usage.cache_read_tokens:
         return None
-    uncached = pricer.price(record.provider, record.request_model,
-                            replace(usage, cache_read_tokens=0, cache_read_audio_tokens=0),
-                            record.modifiers, utc_from_ns(record.start_time_ns)).total
-    return None if uncached is None else uncached - cost
+    return pricer.cache_savings(record.provider, record.response_model or record.request_model, usage,
+                                record.modifiers, record.start_time_ns)
