@@ -133,7 +133,8 @@ def count(scenario: str, calls: int, out_dir: Path, redis_url: str) -> int:
     prefix = out_dir / f"{scenario}-{calls}"
     subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes",
                     f"--callgrind-out-file={prefix}.out", sys.executable, __file__, "--child", scenario,
-                    str(calls), redis_url], check=True, capture_output=True)
+                    str(calls), redis_url], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONHASHSEED": "0"})  # start-up alike in both runs of a scenario
     main_thread = out_dir / f"{prefix.name}.out-01"
     match = re.search(r"^summary: (\d+)", main_thread.read_text(errors="replace"), re.M)
     return int(match.group(1)) if match else 0
