@@ -6,8 +6,8 @@ everything, metrics into a reader that is never collected during the run. Scenar
 call, an async chat call, a 100-chunk stream and a 1-chunk stream (their difference / 99 is the
 cost of one extra chunk).
 
-Counting: one child Python per (contender, scenario) under callgrind (``--separate-threads``: the
-calling thread is reported apart from the worker threads). Inside it, callgrind's client requests
+Counting: child Pythons under callgrind, per (contender, scenario) one with ``--separate-threads``
+(the calling thread alone) and one without (every thread). Inside each, callgrind's client requests
 (``CALLGRIND_ZERO_STATS`` / ``CALLGRIND_DUMP_STATS_AT``, from a 3-line C helper compiled on first
 use) count exactly the measured calls: instrument, warm up, zero, N calls, wait for the worker
 threads to finish them and flush the span processor, dump; then uninstrument, warm up, zero, the
@@ -149,8 +149,9 @@ def child(contender: str, scenario: str, calls: int, control: str) -> None:
                                 config=Config(providers=frozenset({"openai"})))  # openai-v2's scope
         queue = instrumentor.telemetry._queue
         # valgrind runs one thread at a time: with the usual bound the queue could fill and callers
-        # record their own points. Unbounded here, the calling thread's count is the call path alone.
-        queue.max_pending = 10**9
+        # record their own points. Unbounded here, the calling thread's count is the call path alone;
+        # BENCH_INLINE=1: bound 0, every call records its own points (all the work on one thread)
+        queue.max_pending = 0 if os.environ.get("BENCH_INLINE") == "1" else 10**9
         call = workload(scenario)
 
         def fn() -> None:
@@ -221,21 +222,27 @@ def peer_python() -> Path:
     return python
 
 
-def count(python: Path, contender: str, scenario: str, out_dir: Path, control: str) -> dict[str, tuple[int, int]]:
-    """{"patched"|"restored": (instructions on the calling thread, on all threads)} of the counted
-    calls of one child run."""
-    prefix = out_dir / f"{contender}-{scenario}"
-    subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={prefix}.out",
-                    str(python), __file__, "--child", contender, scenario, str(CALLS[scenario][1]), control],
-                   check=True, capture_output=True, env=child_env())
-    counts: dict[str, dict[int, int]] = {}
-    for path in out_dir.glob(f"{prefix.name}.out.*-*"):  # <prefix>.out.<dump>-<thread>
-        text = path.read_text(errors="replace")
-        label = re.search(r"^desc: Trigger: Client Request: (\w+)", text, re.M)
-        total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
-        if label and total:
-            counts.setdefault(label.group(1), {})[int(path.name.rsplit("-", 1)[1])] = int(total.group(1))
-    return {label: (threads.get(1, 0), sum(threads.values())) for label, threads in counts.items()}
+def count(python: Path, contender: str, scenario: str, out_dir: Path, control: str) -> dict[str, tuple[int, ...]]:
+    """{"patched"|"restored": (instructions on the calling thread, on all threads, all with llmledger's
+    points recorded by the calling thread)} of the counted calls. A client request dumps only its
+    own thread's counts when threads are counted apart, so each figure is a child run of its own:
+    ``--separate-threads=yes`` for the calling thread, ``no`` for all threads."""
+    runs = [("caller", "yes", "0"), ("all", "no", "0")] + ([("inline", "no", "1")] if contender == "llmledger" else [])
+    counts: dict[str, dict[str, int]] = {}
+    for run, separate, inline in runs:
+        prefix = out_dir / f"{contender}-{scenario}-{run}"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--separate-threads={separate}",
+                        f"--callgrind-out-file={prefix}.out", str(python), __file__, "--child", contender, scenario,
+                        str(CALLS[scenario][1]), control], check=True, capture_output=True,
+                       env={**child_env(), "BENCH_INLINE": inline})
+        for path in out_dir.glob(f"{prefix.name}.out.*"):  # <prefix>.out.<dump>[-<thread>]
+            text = path.read_text(errors="replace")
+            label = re.search(r"^desc: Trigger: Client Request: (\w+)", text, re.M)
+            total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+            if label and total:
+                counts.setdefault(label.group(1), {})[run] = int(total.group(1))
+    return {label: (found["caller"], found["all"], found.get("inline", found["all"]))
+            for label, found in counts.items()}
 
 
 def child_env() -> dict[str, str]:
@@ -260,10 +267,10 @@ def main(scenarios: list[str]) -> None:
     report(counts, scenarios, time.monotonic() - started)
 
 
-def report(counts: dict[tuple[str, str], dict[str, tuple[int, int]]], scenarios: list[str], seconds: float) -> None:
-    def cost(c: str, s: str) -> tuple[float, float]:
+def report(counts: dict[tuple[str, str], dict[str, tuple[int, ...]]], scenarios: list[str], seconds: float) -> None:
+    def cost(c: str, s: str) -> tuple[float, ...]:
         patched, restored = counts[c, s]["patched"], counts[c, s]["restored"]
-        return (patched[0] - restored[0]) / CALLS[s][1], (patched[1] - restored[1]) / CALLS[s][1]
+        return tuple((p - r) / CALLS[s][1] for p, r in zip(patched, restored, strict=True))
 
     table = {(c, s): cost(c, s) for c in CONTENDERS for s in scenarios}
     names = {"sync": "sync chat call", "async": "async chat call", "stream100": "100-chunk stream",
@@ -271,22 +278,26 @@ def report(counts: dict[tuple[str, str], dict[str, tuple[int, int]]], scenarios:
     if "stream100" in scenarios and "stream1" in scenarios:
         names["chunk"] = "per extra chunk"
         for c in CONTENDERS:
-            table[c, "chunk"] = ((table[c, "stream100"][0] - table[c, "stream1"][0]) / 99,
-                                 (table[c, "stream100"][1] - table[c, "stream1"][1]) / 99)
+            table[c, "chunk"] = tuple((long - short) / 99 for long, short in
+                                      zip(table[c, "stream100"], table[c, "stream1"], strict=True))
     floor = cost("floor", "sync")
     lines = [
         f"Instructions per call added to openai {version('openai')} (callgrind; {time.strftime('%Y-%m-%d')}, "
         f"Python {sys.version.split()[0]}; {PEER_PACKAGE.replace('==', ' ')} in gen_ai_latest_experimental mode)",
         "(patched calls - the same calls restored) / calls, each counted alone in one process (callgrind "
-        "client requests), every thread; calls per scenario: "
-        + ", ".join(f"{s} {CALLS[s][1]} after {CALLS[s][0]}" for s in scenarios), "",
-        f"{'':<20} {'llmledger all':>14} {'openai-v2 all':>14} {'ratio':>6}   {'llmledger caller':>16} "
-        f"{'openai-v2 caller':>16} {'ratio':>6}"]
+        "client requests); calls per scenario: "
+        + ", ".join(f"{s} {CALLS[s][1]} after {CALLS[s][0]}" for s in scenarios),
+        "caller: the calling thread; all: every thread; work: every thread, llmledger's metric points recorded by "
+        "the caller (the same work without valgrind's thread switching, see the README)", "",
+        f"{'':<18} {'llmledger':>10} {'openai-v2':>10} {'ratio':>6} | {'llmledger':>10} {'openai-v2':>10} "
+        f"{'ratio':>6} | {'llmledger':>10} {'ratio':>6}",
+        f"{'':<18} {'caller':>10} {'caller':>10} {'':>6} | {'all':>10} {'all':>10} {'':>6} | {'work':>10} {'':>6}"]
     for s, name in names.items():
         if (s in scenarios) or s == "chunk":
             own, peer = table["llmledger", s], table["openai-v2", s]
-            lines.append(f"{name:<20} {own[1]:>14,.0f} {peer[1]:>14,.0f} {own[1] / peer[1]:>6.2f}   "
-                         f"{own[0]:>16,.0f} {peer[0]:>16,.0f} {own[0] / peer[0]:>6.2f}")
+            lines.append(f"{name:<18} {own[0]:>10,.0f} {peer[0]:>10,.0f} {own[0] / peer[0]:>6.2f} | "
+                         f"{own[1]:>10,.0f} {peer[1]:>10,.0f} {own[1] / peer[1]:>6.2f} | "
+                         f"{own[2]:>10,.0f} {own[2] / peer[1]:>6.2f}")
     lines += ["", f"floor (1 span, 15 attributes, 5 metric points, no SDK): {floor[1]:,.0f} in all, "
               f"{floor[0]:,.0f} on the calling thread",
               f"run time {seconds:.0f} s (load average {os.getloadavg()[0]:.0f} at the end)"]

@@ -41,6 +41,6 @@ echo "==> mypy"
 echo "==> pytest"
 .venv/bin/pytest -p no:cacheprovider "$@"
 if [ -f scripts/matrix.sh ] && [ "$#" -eq 0 ]; then
-  echo "==> version matrix (provider tests on the oldest supported OpenTelemetry)"
+  echo "==> version matrix (oldest OpenTelemetry, older SDK major lines, frameworks that need openai<3)"
   bash scripts/matrix.sh
 fi

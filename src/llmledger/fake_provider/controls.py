@@ -18,6 +18,7 @@
 | ``x-fake-raw-usage`` | JSON sent verbatim as a JSON answer's ``usage`` / ``usageMetadata`` |
 | ``x-fake-usage-extra`` | OpenAI shapes: a JSON object merged into ``usage`` (e.g. ``{"cost": 0.0012}``) |
 | ``x-fake-stream-usage`` | OpenAI chat streams: ``always`` sends the usage chunk even when not asked |
+| ``x-fake-tool-arguments`` | OpenAI chat with ``tools``: a call to the forced (or first) tool, these JSON arguments |
 Token counts follow the OTel meaning (input includes cache, output includes reasoning); each
 provider's route converts them to that provider's own accounting.
 """
@@ -51,6 +52,8 @@ class Script:
     """JSON object text merged into an OpenAI-shaped usage object (provider-reported costs)."""
     stream_usage: str | None = None
     usage_json: str | None = None
+    tool_arguments: str | None = None
+    """OpenAI chat: the JSON arguments of a tool call to answer with (when the request has tools)."""
 
     @property
     def text(self) -> str:
@@ -96,6 +99,7 @@ def script_for(request: FakeRequest, default_output: int | None = None) -> Scrip
         usage_extra=request.header("x-fake-usage-extra"),
         stream_usage=request.header("x-fake-stream-usage"),
         usage_json=request.header("x-fake-usage-json"),
+        tool_arguments=request.header("x-fake-tool-arguments"),
     )
 
 

@@ -67,15 +67,32 @@ def _chat(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeRes
         usage_chunk = include_usage(body) or script.stream_usage == "always"
         return FakeResponse.event_stream(_chat_chunks(script, model, ident, created, tier, usage_chunk),
                                          script.fail_after)
+    tool = _tool_call(body, script)
+    message: dict[str, Any] = {"role": "assistant", "content": script.text, "refusal": None}
+    if tool is not None:
+        message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [tool]}
     payload: dict[str, Any] = {
         "id": ident, "object": "chat.completion", "created": created, "model": model,
         "service_tier": tier, "system_fingerprint": "fp_fake",
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": script.text, "refusal": None}}],
+        "choices": [{"index": 0, "finish_reason": "stop" if tool is None else "tool_calls", "logprobs": None,
+                     "message": message}],
     }
     if script.usage_mode != "omit":
         payload["usage"] = chat_usage(script) if script.usage_json is None else scripted_usage(script)
     return FakeResponse.json(payload)
+
+
+def _tool_call(body: dict[str, Any], script: Script) -> dict[str, Any] | None:
+    """A call to the tool the request forces (``tool_choice``), else its first, with the scripted
+    arguments; None unless the request has tools and the script gives arguments."""
+    tools = body.get("tools") or []
+    if script.tool_arguments is None or not tools:
+        return None
+    choice = body.get("tool_choice")
+    forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    name = forced or tools[0].get("function", {}).get("name", "tool")
+    return {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+            "function": {"name": name, "arguments": script.tool_arguments}}
 
 
 def _chat_chunks(script: Script, model: str, ident: str, created: int, tier: str,

@@ -1,16 +1,33 @@
-"""The fake provider in process: an ``httpx2.MockTransport`` that answers with the same routes as
-:class:`~llmledger.fake_provider.FakeProviderServer`, whatever host the client points to.
+"""The fake provider in process: an ``httpx2`` (or ``httpx``) ``MockTransport`` that answers with the
+same routes as :class:`~llmledger.fake_provider.FakeProviderServer`, whatever host the client points to.
 
 For tests that must point a real SDK at a provider's real base URL (``https://api.deepseek.com``,
 ...) without any network: ``openai.OpenAI(base_url=..., http_client=httpx2.Client(transport=t))``.
+SDK releases differ in their HTTP library (openai 3 and anthropic 2 use ``httpx2``, earlier majors
+``httpx``): :func:`http_library` names the one an SDK uses, and the transports take it.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from types import ModuleType
 from typing import Any
 
 from llmledger.fake_provider.server import FakeRequest, FakeResponse, _load_routes
+
+_HTTP_LIBRARIES = ("httpx2", "httpx")
+
+
+def http_library(sdk: ModuleType) -> ModuleType:
+    """The HTTP library (``httpx2`` or ``httpx`` module) a Stainless-generated SDK (openai, anthropic,
+    groq ...) builds its clients on, read from what its ``_base_client`` imported."""
+    base = vars(importlib.import_module(sdk.__name__ + "._base_client"))
+    for name in _HTTP_LIBRARIES:
+        if isinstance(base.get(name), ModuleType):
+            return base[name]
+    raise LookupError(f"{sdk.__name__} imports neither httpx2 nor httpx")
+
 
 _OPENAI_OPERATION = re.compile(r"/(chat/completions|responses|embeddings|completions)$")
 
@@ -35,10 +52,10 @@ class InMemoryProvider:
                 return handler(request)
         return FakeResponse.json({"error": {"message": f"no fake route for {request.path}"}}, status=404)
 
-    def handle(self, request: Any) -> Any:
-        """An ``httpx2`` request in, an ``httpx2`` response out (streams are sent whole)."""
-        import httpx2
-
+    def handle(self, request: Any, http: ModuleType | None = None) -> Any:
+        """An ``httpx2`` (or ``http``) request in, a response of the same library out (streams are sent
+        whole)."""
+        http = http or importlib.import_module("httpx2")
         path = request.url.path
         operation = _OPENAI_OPERATION.search(path) if self.openai_compatible else None
         if operation is not None:
@@ -47,18 +64,18 @@ class InMemoryProvider:
                            request.read())
         response = self.answer(fake)
         body = response.body if isinstance(response.body, bytes) else b"".join(response.body)
-        return httpx2.Response(response.status, content=body, headers=response.headers)
+        return http.Response(response.status, content=body, headers=response.headers)
 
-    def sync_transport(self) -> Any:
-        import httpx2
+    def sync_transport(self, http: ModuleType | None = None) -> Any:
+        """A ``MockTransport`` of ``http`` (default ``httpx2``)."""
+        http = http or importlib.import_module("httpx2")
+        return http.MockTransport(lambda request: self.handle(request, http))
 
-        return httpx2.MockTransport(self.handle)
-
-    def async_transport(self) -> Any:
-        import httpx2
+    def async_transport(self, http: ModuleType | None = None) -> Any:
+        http = http or importlib.import_module("httpx2")
 
         async def handle(request: Any) -> Any:
             await request.aread()
-            return self.handle(request)
+            return self.handle(request, http)
 
-        return httpx2.MockTransport(handle)
+        return http.MockTransport(handle)

@@ -163,9 +163,20 @@ class Call:
         try:
             return handler.on_chunk(chunk)
         except Exception:
-            logger.debug("llmledger: stream chunk handling failed", exc_info=True)
-            self.handler = None
+            self.reader_failed()
             return False
+
+    def first_chunk(self) -> Callable[[Any], bool] | None:
+        """The first chunk arrived: note its time; the handler's chunk reader for a loop that guards
+        it (``streams.traced_generator``), None when there is no handler."""
+        if self.record.first_chunk_time_ns is None:
+            self.record.first_chunk_time_ns = time.time_ns()
+        return None if self.handler is None else self.handler.on_chunk
+
+    def reader_failed(self) -> None:
+        """The handler raised on a chunk: logged, and the stream's later chunks pass unread."""
+        logger.debug("llmledger: stream chunk handling failed", exc_info=True)
+        self.handler = None
 
     def span_current(self) -> contextlib.AbstractContextManager[object]:
         """Make the call's span current (for requests sent after the wrapper returned)."""

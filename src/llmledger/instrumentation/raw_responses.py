@@ -50,6 +50,15 @@ def _decode(text: str | bytes) -> Any:
     return json.loads(text, object_hook=Fields)
 
 
+def read_body(raw_response: Any) -> Any:
+    """The JSON body an SDK's raw response has already read, as :class:`Fields`; None when it has not
+    been read (no I/O here) or is not JSON."""
+    try:
+        return _decode(raw_response.http_response.content)
+    except Exception:
+        return None
+
+
 def _as_fields(value: Any) -> Any:
     if isinstance(value, dict):
         return Fields((key, _as_fields(item)) for key, item in value.items())

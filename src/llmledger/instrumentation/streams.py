@@ -41,6 +41,12 @@ runs between chunks (google-genai makes its hop log current this way)."""
 class ObservedCall(Protocol):
     def on_chunk(self, chunk: Any) -> bool: ...
 
+    def first_chunk(self) -> Callable[[Any], bool] | None:
+        """Note the first chunk's arrival; the guarded-by-the-caller chunk reader (None: none)."""
+
+    def reader_failed(self) -> None:
+        """The reader raised: log it; no more chunks are read."""
+
     def finish_stream(self, error: BaseException | None = None) -> None: ...
 
 
@@ -57,10 +63,21 @@ def traced_generator(source: Iterator[Any], call: ObservedCall, step: Step | Non
     leaving it early leaves the stream open."""
     on_chunk = call.on_chunk
     try:
-        if step is None:  # the common case: a plain loop, nothing per chunk but the call's own work
+        if step is None:  # the common case: per chunk, one call of the adapter's reader and nothing else
+            read: Callable[[Any], bool] | None = None
+            first = True
             for chunk in source:
-                if not on_chunk(chunk):
-                    yield chunk
+                if first:
+                    first = False
+                    read = call.first_chunk()
+                if read is not None:
+                    try:
+                        if read(chunk):
+                            continue
+                    except Exception:
+                        read = None
+                        call.reader_failed()
+                yield chunk
         else:
             while True:
                 with step():
@@ -88,9 +105,20 @@ async def traced_async_generator(source: AsyncIterator[Any], call: ObservedCall,
     on_chunk = call.on_chunk
     try:
         if step is None:
+            read: Callable[[Any], bool] | None = None
+            first = True
             async for chunk in source:
-                if not on_chunk(chunk):
-                    yield chunk
+                if first:
+                    first = False
+                    read = call.first_chunk()
+                if read is not None:
+                    try:
+                        if read(chunk):
+                            continue
+                    except Exception:
+                        read = None
+                        call.reader_failed()
+                yield chunk
         else:
             while True:
                 with step():

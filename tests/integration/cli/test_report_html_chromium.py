@@ -24,8 +24,8 @@ import pytest
 from llmledger.cli import main
 from llmledger.cli.render import money
 from llmledger.ledger import open_store
-from llmledger.ledger.schema import EPOCH, row_from_record
-from llmledger.usage import CallRecord, Cost, CustomerContext, Usage
+from llmledger.ledger.schema import row_from_record
+from llmledger.usage import EPOCH, CallRecord, Cost, CustomerContext, Usage
 
 # A customer id that would load an image if the page did not escape it.
 HOSTILE = '<img src="http://127.0.0.1:{port}/escaped.png">'

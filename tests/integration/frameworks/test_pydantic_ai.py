@@ -1,8 +1,6 @@
 """pydantic-ai on the instrumented SDKs against the fake provider (OpenAI chat and Anthropic models;
 run and run_stream): one priced span per LLM call, the right customer, the agent's output as unpatched.
-
-The OpenAI Agents SDK is not tested here: the newest release that installs next to openai 3.57
-(openai-agents 0.1.0) fails on openai 3.57's own usage types, with or without llmledger."""
+(The OpenAI Agents SDK: ``test_openai_agents.py``.)"""
 
 from __future__ import annotations
 

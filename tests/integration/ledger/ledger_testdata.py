@@ -6,8 +6,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from llmledger.ledger import is_postgres
-from llmledger.ledger.schema import EPOCH
-from llmledger.usage import CallRecord, Cost, CustomerContext, Usage
+from llmledger.usage import EPOCH, CallRecord, Cost, CustomerContext, Usage
 
 
 def at(day: str, hour: int = 12) -> datetime:

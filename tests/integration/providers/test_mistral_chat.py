@@ -6,15 +6,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import httpx2
 import pytest
-from mistralai.client import Mistral
+from mistralai.client import Mistral, httpclient
 from mistralai.client.errors import SDKError
 from mistralai.client.utils.eventstreaming import EventStream, EventStreamAsync
 
 import llmledger
 from harness import Harness, instrumented
 
+HTTP = vars(httpclient)["httpx"]  # the SDK's HTTP library: httpx2 (mistralai 3) or httpx (mistralai 2)
 MODEL = "mistral-large-2512"
 MESSAGES = [{"role": "user", "content": "hi"}]
 CACHED_CALL = {"x-fake-input-tokens": "10000", "x-fake-cached-tokens": "4000", "x-fake-output-tokens": "1000"}
@@ -113,7 +113,7 @@ def test_error_passes_unchanged(mistral: Callable[[], Mistral], harness: Harness
 def test_stream_cut_midway(mistral: Callable[[], Mistral], harness: Harness) -> None:
     stream = mistral().chat.stream(model=MODEL, messages=MESSAGES, http_headers={"x-fake-fail-after": "2"})
     received = []
-    with pytest.raises(httpx2.RemoteProtocolError):
+    with pytest.raises(HTTP.RemoteProtocolError):
         for event in stream:
             received.append(event)
     assert len(received) == 2

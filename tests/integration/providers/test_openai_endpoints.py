@@ -11,14 +11,13 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import genai_prices
-import httpx2
 import openai
 import pytest
 
 from harness import Harness, instrumented
 from llmledger.config import Config
 from llmledger.endpoints import load_endpoints
-from llmledger.fake_provider.transport import InMemoryProvider
+from llmledger.fake_provider.transport import InMemoryProvider, http_library
 
 MSG = [{"role": "user", "content": "Summarise."}]
 USAGE = {"x-fake-input-tokens": "12000", "x-fake-output-tokens": "800"}
@@ -57,8 +56,9 @@ def harness() -> Iterator[Harness]:
 
 
 def client(provider: InMemoryProvider, base_url: str) -> openai.OpenAI:
+    http = http_library(openai)  # httpx2 (openai 3) or httpx (openai 1 and 2)
     return openai.OpenAI(base_url=base_url, api_key="x", max_retries=0,
-                         http_client=httpx2.Client(transport=provider.sync_transport()))
+                         http_client=http.Client(transport=provider.sync_transport(http)))
 
 
 def list_price(base_url: str, model: str) -> Decimal:

@@ -12,6 +12,7 @@ from typing import Any
 import anthropic
 import groq
 import openai
+import pydantic
 import pytest
 
 from harness import Harness
@@ -166,3 +167,18 @@ def test_closed_or_dropped_unread_is_no_usage_once(harness: Harness, fake_provid
     assert [s.attributes["llmledger.cost.status"] for s in spans] == ["no_usage", "no_usage"]
     assert all("error.type" not in s.attributes for s in spans)
 
+
+
+class _Summary(pydantic.BaseModel):
+    text: str
+
+
+def test_sync_raw_structured_parse_refused_by_the_sdk_is_still_priced(harness: Harness,
+                                                                       fake_provider: FakeProviderServer) -> None:
+    # The fake's text is not JSON: the SDK's structured-output parser refuses it (as it refuses a reply
+    # cut by max_tokens), in the user's parse() as unpatched. The tokens were billed all the same.
+    client = PROVIDERS[0].client(fake_provider)
+    raw = client.chat.completions.with_raw_response.parse(response_format=_Summary, **PROVIDERS[0].kwargs)
+    with pytest.raises(pydantic.ValidationError):
+        raw.parse()
+    _one_priced_span(harness, PROVIDERS[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -14,10 +15,20 @@ class FakeCall:
         self.finished: list[BaseException | None] = []
         self.seen: list[object] = []
         self.hide = hide
+        self.firsts = self.failures = 0
 
     def on_chunk(self, chunk: object) -> bool:
         self.seen.append(chunk)
+        if chunk == "bad":
+            raise ValueError("a chunk the reader cannot read")
         return chunk == self.hide
+
+    def first_chunk(self) -> Callable[[object], bool]:
+        self.firsts += 1
+        return self.on_chunk
+
+    def reader_failed(self) -> None:
+        self.failures += 1
 
     def finish_stream(self, error: BaseException | None = None) -> None:
         self.finished.append(error)
@@ -70,3 +81,9 @@ def test_async_proxy():
         return [first, *rest]
 
     assert asyncio.run(main()) == ["a", "b"]
+
+
+def test_a_reader_that_fails_stops_reading_and_the_stream_goes_on():
+    call = FakeCall(hide="usage")
+    assert list(SyncStreamProxy(iter(["a", "bad", "c", "usage"]), call)) == ["a", "bad", "c", "usage"]
+    assert (call.seen, call.firsts, call.failures, call.finished) == (["a", "bad"], 1, 1, [None])

@@ -21,6 +21,7 @@ from llmledger.instrumentation.adapter import (
     StreamHandler,
     StreamPlace,
 )
+from llmledger.instrumentation.raw_responses import read_body
 from llmledger.usage import PriceModifiers, Usage
 
 __all__ = [
@@ -145,7 +146,16 @@ class RawResponses:
 
     def response_info(self, target: PatchTarget, request: RequestInfo, result: Any) -> ResponseInfo:
         if request.state.get("raw"):
-            result = result.parse()  # cached by the SDK: the user's parse() returns the same object
+            try:
+                result = result.parse()  # cached by the SDK: the user's parse() returns the same object
+            except Exception:
+                # The SDK's structured-output parser refused the content (invalid JSON for the schema,
+                # LengthFinishReasonError ...): the user's parse() raises it too, but the tokens were
+                # billed. Read the usage from the JSON body the SDK has already read.
+                body = read_body(result)
+                if body is None:
+                    raise
+                result = body
         return self.body_info(target, request, result)
 
     def body_info(self, target: PatchTarget, request: RequestInfo, body: Any) -> ResponseInfo:

@@ -1,5 +1,5 @@
-"""Anthropic SDK (anthropic 2.x): Messages ``create`` / ``stream`` / ``parse`` and their beta twins,
-sync and async, for every client class (Anthropic, Bedrock, Vertex, Foundry, AWS, Google Cloud,
+"""Anthropic SDK (anthropic 0.x from 0.125, 1.x and 2.x): Messages ``create`` / ``stream`` / ``parse`` and
+their beta twins, sync and async, for every client class (Anthropic, Bedrock, Vertex, Foundry, AWS, Google Cloud,
 Bedrock Mantle).
 
 Patch points. ``stream`` and ``parse`` call ``_post`` themselves, so all three methods are patched
@@ -57,6 +57,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import wrapt
+
 from llmledger.instrumentation.adapter import (
     MalformedUsage,
     PatchTarget,
@@ -95,7 +97,23 @@ def _targets() -> tuple[PatchTarget, ...]:
                 # ``stream`` is a plain ``def`` on both classes: it returns a stream manager.
                 PatchTarget(module, f"{prefix}Messages.stream", "chat", "sync", "stream_helper"),
             ]
+    # anthropic < 1: ``Stream``/``AsyncStream`` have a metaclass whose ``isinstance`` check answers
+    # False for anything but a deprecated ``MessageStream`` (exact instances pass by type identity):
+    # without this hop a proxied stream would fail ``isinstance(stream, anthropic.Stream)``.
+    for meta in _STREAM_METAS:
+        targets.append(PatchTarget("anthropic._streaming", f"{meta}.__instancecheck__", "chat", role="hop"))
     return tuple(targets)
+
+
+_STREAM_METAS = ("_SyncStreamMeta", "_AsyncStreamMeta")
+
+
+def _proxied_stream_isinstance(wrapped: Any, cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """The SDK's own answer, or True for llmledger's proxy of exactly that stream class."""
+    if wrapped(*args, **kwargs):
+        return True
+    candidate = args[0] if args else None
+    return isinstance(candidate, wrapt.ObjectProxy) and candidate.__class__ is cls
 
 
 STREAM_HELPER_PLACE = StreamPlace("manager", "_raw_stream")
@@ -259,7 +277,7 @@ class AnthropicAdapter(RawResponses, ProviderAdapter):
     name = "anthropic"
     distribution = "anthropic"
     import_name = "anthropic"
-    supported = ">=2.14.0,<3"
+    supported = ">=0.125.0,<3"  # 0.x, 1.x and 2.x: scripts/matrix.sh (sdk-oldest, sdk-previous)
     targets = _targets()
 
     def request_info(self, target: PatchTarget, instance: Any, args: tuple[Any, ...],
@@ -274,6 +292,9 @@ class AnthropicAdapter(RawResponses, ProviderAdapter):
             modifiers=PriceModifiers(speed="fast") if kwargs.get("speed") == "fast" else NO_MODIFIERS)
         request.state["raw"] = raw_mode(kwargs)
         return request
+
+    def hop_wrapper(self, target: PatchTarget) -> Any:
+        return _proxied_stream_isinstance  # the only hop targets: the stream metaclasses' isinstance
 
     def stream_place(self, target: PatchTarget, request: RequestInfo, result: Any) -> StreamPlace | None:
         if target.kind == "stream_helper":

@@ -1,4 +1,5 @@
-"""Google GenAI SDK (google-genai 3.x, ``from google import genai``): ``models.generate_content``,
+"""Google GenAI SDK (google-genai 2.x from 2.34 and 3.x; 2.x drops Gemini API embedding usage, so
+those are no_usage; ``from google import genai``): ``models.generate_content``,
 ``generate_content_stream`` and ``embed_content``, sync and async (``client.aio``), for the Gemini
 API (``gcp.gemini``) and Vertex AI (``gcp.vertex_ai``, a client made with ``vertexai=True``).
 Chats (``client.chats.create().send_message(_stream)``) go through these methods and are covered;
@@ -180,7 +181,7 @@ class GoogleGenAIAdapter(ProviderAdapter):
     name = "google_genai"
     distribution = "google-genai"
     import_name = "google.genai"
-    supported = ">=3.6.1,<4"
+    supported = ">=2.34.0,<4"  # 2.x and 3.x: scripts/matrix.sh (sdk-previous)
     targets = TARGETS
 
     def hop_wrapper(self, target: PatchTarget) -> Any:

@@ -1,4 +1,4 @@
-"""Groq SDK (groq 1.x, Stainless like openai): chat completions and embeddings, sync and async.
+"""Groq SDK (groq 0.x from 0.37 and 1.x, Stainless like openai): chat completions and embeddings, sync and async.
 
 Streams need no opt-in: Groq puts the usage of a streamed call on its final chunk, in
 ``chunk.x_groq.usage`` (``chunk.usage`` too if the caller asked for ``include_usage`` via
@@ -69,7 +69,7 @@ class GroqAdapter(RawResponses, ProviderAdapter):
     name = "groq"
     distribution = "groq"
     import_name = "groq"
-    supported = ">=1.7.0,<2"
+    supported = ">=0.37.1,<2"  # 0.x and 1.x: scripts/matrix.sh (sdk-previous)
     targets = (
         PatchTarget(_CHAT, "Completions.create", "chat", "sync", "chat"),
         PatchTarget(_CHAT, "AsyncCompletions.create", "chat", "async", "chat"),

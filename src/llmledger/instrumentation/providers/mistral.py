@@ -1,4 +1,4 @@
-"""Mistral SDK (mistralai 3.x, Speakeasy; ``from mistralai.client import Mistral``).
+"""Mistral SDK (mistralai 2.x from 2.10 and 3.x, Speakeasy; ``from mistralai.client import Mistral``).
 
 Chat, FIM and agents completions (``complete``/``stream`` and their ``*_async`` twins), embeddings,
 and the separate chat/FIM classes of ``MistralAzure`` and ``MistralGCP``. ``parse*`` helpers call
@@ -114,7 +114,7 @@ class MistralAdapter(ProviderAdapter):
     name = "mistral"
     distribution = "mistralai"
     import_name = "mistralai.client"
-    supported = ">=3.7.0,<4"
+    supported = ">=2.10.1,<4"  # 2.x and 3.x: scripts/matrix.sh (sdk-previous)
     targets = _targets()
 
     def request_info(self, target: PatchTarget, instance: Any, args: tuple[Any, ...],

@@ -1,4 +1,5 @@
-"""OpenAI SDK (openai 3.x), including AzureOpenAI and BedrockOpenAI clients.
+"""OpenAI SDK (openai 1.x from 1.109, 2.x and 3.x: the same patch targets in all three), including
+AzureOpenAI and BedrockOpenAI clients.
 
 Chat completions (``create``/``parse``), Responses (``create``/``parse``), embeddings and legacy
 completions, sync and async. ``parse`` bypasses ``create`` in the SDK, so both are patched; the
@@ -160,7 +161,7 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
     name = "openai"
     distribution = "openai"
     import_name = "openai"
-    supported = ">=3.57.0,<4"
+    supported = ">=1.109.1,<4"  # 1.x, 2.x and 3.x: scripts/matrix.sh (sdk-oldest, sdk-previous)
     targets = _targets()
 
     def __init__(self, endpoints: EndpointResolver | None = None) -> None:
