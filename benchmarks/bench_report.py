@@ -9,8 +9,14 @@ included), with and without the what-if. A fifth of the calls read the prompt ca
 is the best of three runs (the least disturbed by other processes); the first run is shown too.
 The totals are checked against the exact sum of the generated costs.
 
-Run: ``.venv/bin/python benchmarks/bench_report.py [--rows N] [--postgres URL]``
-(writes benchmarks/results/report.txt; ``--postgres`` also times a PostgreSQL ledger).
+Wall time depends on what else the machine runs; so each figure also gives the CPU seconds of the
+process doing the work (``time.process_time``; for the command line, the child's rusage) and, for
+a PostgreSQL server this benchmark started, the CPU seconds of the server's processes.
+
+Run: ``.venv/bin/python benchmarks/bench_report.py [--rows N] [--postgres [URL]]``
+(writes benchmarks/results/report.txt; ``--postgres`` also times a PostgreSQL ledger: at URL, an
+empty database, or without URL on a throw-away server on 127.0.0.1 started here, which needs
+``bash scripts/postgres.sh``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,6 +40,7 @@ from llmledger.ledger.report import Report, build_report
 from llmledger.ledger.repricing import parse_what_if
 from llmledger.ledger.schema import LedgerRow
 from llmledger.plans import PlanBook, load_plans
+from local_postgres import Server, local_postgres
 
 RESULTS = Path(__file__).parent / "results" / "report.txt"
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
@@ -64,13 +72,14 @@ def _template() -> LedgerRow:
         cost_source="genai-prices 0.2.3", priced_model="gpt-4o", error_type=None)
 
 
-def fill(store: LedgerStore, rows: int, customers: int, seed: int = 1) -> tuple[Decimal, float]:
-    """Insert ``rows`` calls; returns the exact sum of their costs and the insert rate (rows/s)."""
+def fill(store: LedgerStore, rows: int, customers: int, seed: int = 1) -> tuple[Decimal, float, float]:
+    """Insert ``rows`` calls; returns the exact sum of their costs, the insert rate (rows/s) and the
+    CPU seconds of this process in ``store.insert``."""
     rng = random.Random(seed)
     base = _template()
     total = Decimal(0)
     seconds = 30 * 86_400
-    written, elapsed = 0, 0.0
+    written, elapsed, cpu = 0, 0.0, 0.0
     while written < rows:
         batch = []
         for _ in range(min(50_000, rows - written)):
@@ -96,24 +105,34 @@ def fill(store: LedgerStore, rows: int, customers: int, seed: int = 1) -> tuple[
                 input_tokens=tokens_in, output_tokens=tokens_out, cache_read_tokens=cached,
                 cost_usd=cost, cost_status=status,
                 error_type=error))
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         store.insert(batch)
         elapsed += time.perf_counter() - started
+        cpu += time.process_time() - started_cpu
         written += len(batch)
-    return total, written / elapsed
+    return total, written / elapsed, cpu
 
 
-def _best(run: Callable[[], Report], rounds: int = 3) -> tuple[float, float, Report]:
-    times, report = [], None
+def _best(run: Callable[[], Report], server: Server | None, rounds: int = 3) -> tuple[str, Report]:
+    """The best and first of ``rounds`` runs: wall seconds, this process's CPU, the server's CPU."""
+    runs, report = [], None
     for _ in range(rounds):
-        started = time.perf_counter()
+        server_cpu = server.server_cpu() if server else 0.0
+        started, started_cpu = time.perf_counter(), time.process_time()
         report = run()
-        times.append(time.perf_counter() - started)
+        runs.append((time.perf_counter() - started, time.process_time() - started_cpu,
+                     server.server_cpu() - server_cpu if server else None))
     assert report is not None
-    return times[0], min(times), report
+    return f"best {_figures(min(runs))}   first {_figures(runs[0])}", report
 
 
-def bench(url: str, plans: PlanBook, expected: Decimal, label: str) -> list[str]:
+def _figures(run: tuple[float, float, float | None]) -> str:
+    wall, cpu, server = run
+    text = f"{wall:6.3f} s (cpu {cpu:5.3f}"
+    return text + (f" + server {server:5.3f})" if server is not None else ")")
+
+
+def bench(url: str, plans: PlanBook, expected: Decimal, label: str, server: Server | None = None) -> list[str]:
     lines = [f"{label}:"]
     with open_store(url, create=False) as store:
         cases: list[tuple[str, Callable[[], Report]]] = [
@@ -128,51 +147,82 @@ def bench(url: str, plans: PlanBook, expected: Decimal, label: str) -> list[str]
             ("by customer + one what-if", lambda: build_report(store, plans, "customer", what_ifs=[WHAT_IF])),
         ]
         for name, run in cases:
-            first, best, report = _best(run)
+            figures, report = _best(run, server)
             if report.customer is None and report.period.days == 30:
                 assert report.total.cost == expected, (report.total.cost, expected)
-            lines.append(f"  {name:<32} best {best:6.3f} s   first {first:6.3f} s   ({len(report.rows):,} rows)")
+            lines.append(f"  {name:<30} {figures}   ({len(report.rows):,} rows)")
     return lines
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def bench_postgres(url: str | None, args: argparse.Namespace, plans: PlanBook) -> list[str]:
+    if url is None:
+        with local_postgres() as server:
+            return _postgres(server.url, args, plans, server, "a throw-away server on 127.0.0.1")
+    return _postgres(url, args, plans, None, "the given server")
+
+
+def _postgres(url: str, args: argparse.Namespace, plans: PlanBook, server: Server | None, where: str) -> list[str]:
+    with open_store(url) as store:
+        if store.count():
+            sys.exit(f"{url} already holds calls: give an empty database")
+        expected, rate, cpu = fill(store, args.rows, args.customers)
+        store._db.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
+        store._db.execute("CHECKPOINT")
+    lines = [f"PostgreSQL ({where}): inserted at {rate:,.0f} rows/s (COPY + rollup upserts, batches of "
+             f"50,000; client cpu {cpu / args.rows * 1e6:.1f} us/row)"]
+    return lines + bench(url, plans, expected, "PostgreSQL, in process (build_report), cpu = client "
+                         "+ server" if server else "PostgreSQL, in process (build_report)", server)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=2_000)
-    parser.add_argument("--postgres", metavar="URL", help="also time this (empty) PostgreSQL database")
+    parser.add_argument("--postgres", metavar="URL", nargs="?", const="", help="also time PostgreSQL: this "
+                        "empty database, or without URL a throw-away server started here")
     args = parser.parse_args()
     plans = _plans(args.customers)
     out = [f"llmledger report benchmark: {args.rows:,} calls, {args.customers:,} customers, 30 days",
-           f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
-           f"Python {sys.version.split()[0]}", ""]
+           f"machine: {os.cpu_count()} CPUs, load average (1/5/15 min) {_load()} at start, "
+           f"Python {sys.version.split()[0]}", "figures: wall seconds (CPU seconds of the process doing the work)", ""]
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "ledger.db")
         with open_store(path) as store:
-            expected, rate = fill(store, args.rows, args.customers)
+            expected, rate, cpu = fill(store, args.rows, args.customers)
         size = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6
-        out.append(f"SQLite ledger: {size:,.0f} MB on disk, inserted at {rate:,.0f} rows/s (store.insert, "
-                   "batches of 50,000); totals checked exact against the generated costs")
+        out.append(f"SQLite ledger: {size:,.0f} MB on disk, inserted at {rate:,.0f} rows/s (store.insert with "
+                   f"rollups, batches of 50,000; cpu {cpu / args.rows * 1e6:.1f} us/row); totals checked exact "
+                   "against the generated costs")
         out += bench(path, plans, expected, "SQLite, in process (build_report)")
         config = Path(folder) / "plans.yaml"
         config.write_text("plans: {starter: {monthly_usd: 19, included_usd: 5, overage_markup: 1.3}, pro: "
                           "{monthly_usd: 99, included_tokens: 20000000, overage_usd_per_mtok: 4}, business: "
                           "{monthly_usd: 499}}\n")
+        # As installed (pip writes .pyc files): let the child write and reuse bytecode even where
+        # PYTHONDONTWRITEBYTECODE is set, so the best of three runs does not compile llmledger again.
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
         for name, extra in (("llmledger report (new process)", []),
                             ("  ... --what-if (new process)", ["--what-if", WHAT_IF_SPEC])):
-            times = []
+            runs: list[tuple[float, float, float | None]] = []
             for _ in range(3):
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), _children_cpu()
                 subprocess.run([sys.executable, "-m", "llmledger.cli", "report", "--db", path, "--config",
-                                str(config), *extra], check=True, stdout=subprocess.DEVNULL)
-                times.append(time.perf_counter() - started)
-            out.append(f"  {name:<32} best {min(times):6.3f} s   first {times[0]:6.3f} s   (imports included)")
-    if args.postgres:
-        with open_store(args.postgres) as store:
-            if store.count():
-                sys.exit(f"{args.postgres} already holds calls: give an empty database")
-            expected, rate = fill(store, args.rows, args.customers)
-        out.append(f"PostgreSQL: inserted at {rate:,.0f} rows/s (COPY, batches of 50,000)")
-        out += bench(args.postgres, plans, expected, "PostgreSQL, in process (build_report)")
+                                str(config), *extra], check=True, stdout=subprocess.DEVNULL, env=env)
+                runs.append((time.perf_counter() - started, _children_cpu() - started_cpu, None))
+            out.append(f"  {name:<30} best {_figures(min(runs))}   first {_figures(runs[0])}   "
+                       "(imports included)")
+    if args.postgres is not None:
+        out += bench_postgres(args.postgres or None, args, plans)
+    out.append(f"load average (1/5/15 min) at the end: {_load()}")
     text = "\n".join(out) + "\n"
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)

@@ -19,6 +19,7 @@
 | ``x-fake-usage-extra`` | OpenAI shapes: a JSON object merged into ``usage`` (e.g. ``{"cost": 0.0012}``) |
 | ``x-fake-stream-usage`` | OpenAI chat streams: ``always`` sends the usage chunk even when not asked |
 | ``x-fake-tool-arguments`` | OpenAI chat with ``tools``: a call to the forced (or first) tool, these JSON arguments |
+| ``x-fake-finish-reason`` | non-streamed OpenAI chat: the finish reason to report (e.g. ``length``) |
 Token counts follow the OTel meaning (input includes cache, output includes reasoning); each
 provider's route converts them to that provider's own accounting.
 """
@@ -54,6 +55,7 @@ class Script:
     usage_json: str | None = None
     tool_arguments: str | None = None
     """OpenAI chat: the JSON arguments of a tool call to answer with (when the request has tools)."""
+    finish_reason: str | None = None
 
     @property
     def text(self) -> str:
@@ -100,6 +102,7 @@ def script_for(request: FakeRequest, default_output: int | None = None) -> Scrip
         stream_usage=request.header("x-fake-stream-usage"),
         usage_json=request.header("x-fake-usage-json"),
         tool_arguments=request.header("x-fake-tool-arguments"),
+        finish_reason=request.header("x-fake-finish-reason"),
     )
 
 

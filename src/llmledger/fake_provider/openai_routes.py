@@ -74,8 +74,8 @@ def _chat(request: FakeRequest, body: dict[str, Any], script: Script) -> FakeRes
     payload: dict[str, Any] = {
         "id": ident, "object": "chat.completion", "created": created, "model": model,
         "service_tier": tier, "system_fingerprint": "fp_fake",
-        "choices": [{"index": 0, "finish_reason": "stop" if tool is None else "tool_calls", "logprobs": None,
-                     "message": message}],
+        "choices": [{"index": 0, "finish_reason": script.finish_reason or ("stop" if tool is None else "tool_calls"),
+                     "logprobs": None, "message": message}],
     }
     if script.usage_mode != "omit":
         payload["usage"] = chat_usage(script) if script.usage_json is None else scripted_usage(script)

@@ -104,6 +104,10 @@ class StreamHandler(ABC):
         """What the stream said so far (called once, at its end, however it ended)."""
 
 
+RESPONSE_LOST = object()
+"""``error_result``: a response arrived (the call is billed) but the error does not hold it."""
+
+
 class ProviderAdapter(ABC):
     """One SDK. Subclasses set the class attributes and implement the mapping methods."""
 
@@ -145,6 +149,12 @@ class ProviderAdapter(ABC):
 
     def stream_step(self, target: PatchTarget, request: RequestInfo) -> Any:
         """A per-step scope for a generator stream (see ``streams.Step``), or None."""
+        return None
+
+    def error_result(self, target: PatchTarget, request: RequestInfo, error: BaseException) -> Any:
+        """For an error the SDK raised about a response it received (it refused the answer, e.g.
+        OpenAI's ``parse()``): the response, to read like a result, or ``RESPONSE_LOST`` when the
+        error does not hold it. None otherwise (the usual case: the SDK's own error of a call)."""
         return None
 
     def configured(self, endpoints: EndpointResolver) -> ProviderAdapter:

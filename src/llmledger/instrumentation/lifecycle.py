@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from llmledger.attribution import current_customer
 from llmledger.endpoints import provider_billed
 from llmledger.instrumentation.adapter import (
+    RESPONSE_LOST,
     MalformedUsage,
     PatchTarget,
     ProviderAdapter,
@@ -98,9 +99,19 @@ class Call:
         self._lifecycle.telemetry.record(self.record, self.span)
 
     def fail(self, error: BaseException) -> None:
-        """The SDK call raised. An error the SDK raises before sending anything (argument validation,
-        a client-side limit) is not a failed LLM call: no request left the process, so nothing is
-        recorded (the span is dropped unended: never exported), and the error goes on untouched."""
+        """The SDK call raised. An error about a response the SDK received and refused (the adapter's
+        ``error_result``) is a billed call: recorded with that response's usage and the error. An
+        error the SDK raises before sending anything (argument validation, a client-side limit) is
+        not a failed LLM call: no request left the process, so nothing is recorded (the span is
+        dropped unended: never exported). Either way the error goes on untouched."""
+        try:
+            received = self.adapter.error_result(self.target, self.request, error)
+        except Exception:
+            logger.debug("llmledger: cannot read the error of %s", self.target.qualname, exc_info=True)
+            received = None
+        if received is not None:
+            self.finish_unobserved(None if received is RESPONSE_LOST else received, error)
+            return
         if isinstance(error, _REJECTED_BEFORE_SENDING) and not isinstance(error, _READ_ERRORS):
             if not self._done:
                 self._done = True
@@ -123,17 +134,19 @@ class Call:
                 logger.debug("llmledger: stream handler failed", exc_info=True)
         self.finish(info, error)
 
-    def finish_unobserved(self, value: Any) -> None:
-        """End a stream that could not be observed from what ``value`` (e.g. an entered stream
-        manager) says, read by the adapter as a response."""
+    def finish_unobserved(self, value: Any, error: BaseException | None = None) -> None:
+        """End a call from what ``value`` says, read by the adapter as a response (a stream that
+        could not be observed: e.g. an entered stream manager; a response the SDK refused; None:
+        nothing to read)."""
         info = None
         try:
-            info = self.adapter.response_info(self.target, self.request, value)
+            if value is not None:
+                info = self.adapter.response_info(self.target, self.request, value)
         except MalformedUsage as exc:
             warn_malformed(self, exc)
         except Exception:
-            logger.debug("llmledger: cannot read %s after its stream", self.target.qualname, exc_info=True)
-        self.finish(info)
+            logger.debug("llmledger: cannot read %s's response", self.target.qualname, exc_info=True)
+        self.finish(info, error)
 
     @property
     def streamed(self) -> bool:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmledger.errors import ConfigError
+from llmledger.ledger.rollups import ROLLUPS, USAGE_ROLLUPS
 from llmledger.ledger.schema import create_table
-from llmledger.ledger.sqlite_rollups import ROLLUPS
 
 VERSION_TABLE = "schema_version"
 
@@ -45,6 +45,11 @@ def _backfill_picodollars(connection: Any) -> None:
     )
 
 
+# The report's "calls blocked by a limit" (``limits.report``, error_type = limits.guard.BLOCKED) reads
+# this small partial index instead of every call of the period.
+BLOCKED_INDEX = ("CREATE INDEX llm_calls_limit_blocked ON llm_calls (started_at, customer_id) "
+                 "WHERE error_type = 'LimitExceeded'")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -64,8 +69,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3, "SQLite: daily rollups by customer, model and feature, for fast reports",
-        sqlite=tuple(statement for rollup in ROLLUPS for statement in (rollup.create(), *rollup.backfill())),
-        postgres=(),  # PostgreSQL aggregates a million rows fast enough by itself
+        sqlite=tuple(statement for rollup in ROLLUPS for statement in (
+            rollup.create("sqlite"), *rollup.backfill("sqlite"))),
+        postgres=(),
+    ),
+    Migration(
+        4, "monthly usage rollups for cache savings and what-if; PostgreSQL: the daily rollups too; "
+           "an index of the calls a limit blocked",
+        sqlite=(*(statement for rollup in USAGE_ROLLUPS for statement in (
+            rollup.create("sqlite"), *rollup.backfill("sqlite"))), BLOCKED_INDEX),
+        postgres=(*(statement for rollup in (*ROLLUPS, *USAGE_ROLLUPS) for statement in (
+            rollup.create("postgres"), *rollup.backfill("postgres"))), BLOCKED_INDEX),
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,7 +1,8 @@
 """The PostgreSQL ledger, for many processes and machines writing one ledger (psycopg 3).
 
 Costs are NUMERIC, so ``SUM`` is exact in the database; rows are written with ``COPY``, the
-fastest path PostgreSQL has. Times are TIMESTAMPTZ; days are UTC days.
+fastest path PostgreSQL has, and added to the rollups (``rollups``) in the same transaction.
+Times are TIMESTAMPTZ; days are UTC days.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmledger.errors import ConfigError
-from llmledger.ledger import migrations, queries
+from llmledger.ledger import migrations, queries, rollup_reads, rollups
 from llmledger.ledger.queries import Filters, Grouping, GroupTotals
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
 from llmledger.ledger.store import LedgerStore, redact, scrub
@@ -42,10 +43,19 @@ def _utc(value: object) -> datetime | None:
     return value.astimezone(timezone.utc) if isinstance(value, datetime) else None
 
 
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _from_utc_text(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
 class PostgresStore(LedgerStore):
     _dialect = _DIALECT
     _to_db = staticmethod(_same)
     _from_db = staticmethod(_utc)
+    _rollup_cost_sql = "SUM(cost_usd)"
 
     def __init__(self, url: str, *, connect_timeout: int = 5) -> None:
         psycopg = require_psycopg()
@@ -74,21 +84,42 @@ class PostgresStore(LedgerStore):
                                  "applied_at) VALUES (%s, %s, now())",
                                  (migration.version, migration.description))
 
+    def _begin_snapshot(self) -> None:
+        self._db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
     def insert(self, rows: Sequence[LedgerRow]) -> None:
-        with self._db.transaction(), self._db.cursor() as cursor, cursor.copy(_COPY) as copy:
-            for row in rows:
-                copy.write_row(row.values())
+        with self._db.transaction(), self._db.cursor() as cursor:
+            with cursor.copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row(row.values())
+            rollups.add_rows(cursor, "postgres", rows, [_utc_text(row.started_at) for row in rows],
+                             [None] * len(rows), _from_utc_text)
 
     def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
+        found = rollup_reads.aggregate(self, grouping, filters)
+        if found is not None:
+            return found[0]
+        return self._aggregate_calls(grouping, filters)
+
+    def _aggregate_calls(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
         keys = len(queries.key_columns(grouping, _DIALECT))
         sql, params = queries.aggregate_sql(grouping, filters, _DIALECT, _same)
         return [queries.totals_from_row(row, keys, Decimal(row[keys + queries.AGGREGATE_COUNT] or 0), _utc)
                 for row in self._db.execute(sql, params).fetchall()]
 
-
     def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
                      models: Sequence[str] | None = None, cached_only: bool = False,
                      dimension: Dimension = "customer") -> list[UsageGroup]:
+        if not thresholds:
+            found = rollup_reads.usage(self, filters, models, cached_only, dimension)
+            if found is not None:
+                return found
+        return self._usage_groups_calls(filters, thresholds=thresholds, models=models, cached_only=cached_only,
+                                        dimension=dimension)
+
+    def _usage_groups_calls(self, filters: Filters, *, thresholds: Sequence[int] = (),
+                            models: Sequence[str] | None = None, cached_only: bool = False,
+                            dimension: Dimension = "customer") -> list[UsageGroup]:
         sql, params = usage_groups_sql(filters, _DIALECT, _same, thresholds, models, cached_only,
                                        ("SUM(cost_usd)",), dimension=dimension)
         return [group_from_row(row, Decimal(row[-1] or 0)) for row in self._db.execute(sql, params).fetchall()]

@@ -176,6 +176,13 @@ def build_report(store: LedgerStore, plans: PlanBook, by: ReportBy = "customer",
     """The report; ``what_ifs`` re-price those models' calls, ``with_cache`` adds cache savings
     (both at today's rates, with the config's price ``overrides``); ``known_cache`` reuses the
     savings another report of the same period and customer already read."""
+    with store.snapshot():  # one consistent state of the ledger for every query of the report
+        return _build(store, plans, by, since, until, customer, now, what_ifs, overrides, with_cache, known_cache)
+
+
+def _build(store: LedgerStore, plans: PlanBook, by: ReportBy, since: datetime | None, until: datetime | None,
+           customer: str | None, now: datetime | None, what_ifs: Sequence[WhatIf], overrides: PriceOverrides | None,
+           with_cache: bool, known_cache: CacheSavings | None) -> Report:
     period = resolve_period(store, since, until, customer, now)
     filters = Filters(period.since, period.until, customer)
     groups = store.aggregate(_grouping(by), filters)

@@ -16,8 +16,9 @@ again split at the cards' thresholds only if some call passes one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import mul
 
 from llmledger.errors import LLMLedgerError
 from llmledger.ledger.queries import Filters
@@ -102,34 +103,40 @@ class RateCards:
         raise WhatIfError(f"what-if target model {target!r} cannot be priced{tier_text}: {why}")
 
 
-def _usage(group: UsageGroup, zero: tuple[int, ...]) -> Usage:
+def _units(card: RateCard, group: UsageGroup, cache_read_tokens: int) -> tuple[int, Decimal] | None:
+    """The group's tokens (with ``cache_read_tokens`` read from the cache) on ``card``, in the card's
+    integer units, and the value of one unit; None when the card has no rate for them."""
+    checks = card.checks
+    if checks.max_input is not None and group.max_input_tokens > checks.max_input:
+        return None
     # A target with no one-hour cache-write rate bills those writes as plain (5-minute) writes.
-    one_hour = 0 if CW1H in zero else group.cache_write_1h_tokens
-    return Usage(input_tokens=group.input_tokens, output_tokens=group.output_tokens,
-                 cache_read_tokens=group.cache_read_tokens, cache_write_tokens=group.cache_write_tokens,
-                 cache_write_1h_tokens=one_hour, reasoning_tokens=group.reasoning_tokens)
+    one_hour = 0 if CW1H in checks.zero else group.cache_write_1h_tokens
+    usage = Usage(input_tokens=group.input_tokens, output_tokens=group.output_tokens,
+                  cache_read_tokens=cache_read_tokens, cache_write_tokens=group.cache_write_tokens,
+                  cache_write_1h_tokens=one_hour, reasoning_tokens=group.reasoning_tokens)
+    values = slices(usage, checks.apart)
+    if values is None or any(values[index] for index in checks.zero):
+        return None
+    band, scale = card.line_rates(group.band_floor)
+    return sum(map(mul, band.coefficients, values)) + band.per_request * group.calls, scale
 
 
 def price_group(card: RateCard, group: UsageGroup) -> Decimal | None:
     """The group's tokens on ``card``; None when the card has no rate for them (e.g. prompts this
     large). Token kinds without a rate of their own are billed as the tokens they are part of
     (``ratecard.slices`` with the card's ``apart``), as the engine bills a single call."""
-    checks = card.checks
-    if checks.max_input is not None and group.max_input_tokens > checks.max_input:
-        return None
-    values = slices(_usage(group, checks.zero), checks.apart)
-    if values is None or any(values[index] for index in checks.zero):
-        return None
-    band, scale = card.line_rates(group.band_floor)
-    units = sum(c * v for c, v in zip(band.coefficients, values, strict=True)) + band.per_request * group.calls
-    return Decimal(units) * scale
+    found = _units(card, group, group.cache_read_tokens)
+    return None if found is None else Decimal(found[0]) * found[1]
 
 
 def cache_saving(card: RateCard, group: UsageGroup) -> Decimal:
     """What the group's cached input would have cost uncached minus what it cost."""
-    cached = price_group(card, group)
-    uncached = price_group(card, replace(group, cache_read_tokens=0))
-    return Decimal(0) if cached is None or uncached is None else uncached - cached
+    cached = _units(card, group, group.cache_read_tokens)
+    uncached = _units(card, group, 0)
+    if cached is None or uncached is None:
+        return Decimal(0)
+    # The unit value is a power of ten: this equals the difference of the two exact prices.
+    return Decimal(uncached[0] - cached[0]) * cached[1]
 
 
 def banded_groups(store: LedgerStore, filters: Filters,
@@ -139,11 +146,16 @@ def banded_groups(store: LedgerStore, filters: Filters,
     """The usage groups, split at tier thresholds only when some call passes one of its cards'."""
     groups = store.usage_groups(filters, models=models, cached_only=cached_only, dimension=dimension)
     thresholds: set[int] = set()
+    lowest: dict[int, int | None] = {}  # per card (by id): its lowest threshold
     split = False
     for group in groups:
         for card in cards_of(group):
-            thresholds.update(card.thresholds)
-            split = split or any(group.max_input_tokens > t for t in card.thresholds)
+            low = lowest.get(id(card), -1)
+            if low == -1:
+                found = card.thresholds
+                thresholds.update(found)
+                low = lowest[id(card)] = min(found, default=None)
+            split = split or (low is not None and group.max_input_tokens > low)
     if not split:
         return groups
     return store.usage_groups(filters, thresholds=sorted(thresholds), models=models,

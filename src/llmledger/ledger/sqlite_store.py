@@ -11,7 +11,7 @@ whole sum is redone in Python. Either way the total is exact.
 Times are stored as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``: fixed width, so text order is time
 order, and readable in any SQLite shell.
 
-Reports over whole days read daily rollups kept in the same transactions (``sqlite_rollups``).
+Reports read rollups kept in the same transactions when they can (``rollups``, ``rollup_reads``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from llmledger.errors import ConfigError
-from llmledger.ledger import migrations, sqlite_rollups
+from llmledger.ledger import migrations, rollup_reads, rollups
 from llmledger.ledger.queries import (
     AGGREGATE_COUNT,
     Dialect,
@@ -38,8 +38,8 @@ from llmledger.ledger.queries import (
     totals_from_row,
     where_clause,
 )
+from llmledger.ledger.rollups import PICO_PER_USD
 from llmledger.ledger.schema import COLUMNS, TABLE, LedgerRow
-from llmledger.ledger.sqlite_rollups import PICO_PER_USD, Rollup, group_columns, rollup_for
 from llmledger.ledger.store import LedgerStore
 from llmledger.ledger.usage_groups import Dimension, UsageGroup, group_from_row, usage_groups_sql
 
@@ -72,11 +72,6 @@ def from_text(value: object) -> datetime | None:
     return datetime.fromisoformat(str(value)).replace(tzinfo=timezone.utc)
 
 
-def _whole_days(filters: Filters) -> bool:
-    return all(bound is None or to_text(bound)[10:] == " 00:00:00.000000"
-               for bound in (filters.since, filters.until))
-
-
 def _decimal_text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
@@ -100,6 +95,18 @@ class SQLiteStore(LedgerStore):
     _dialect = _FAST
     _to_db = staticmethod(to_text)
     _from_db = staticmethod(from_text)
+    _rollup_cost_sql = "SUM(cost_usd_whole), SUM(cost_pusd_frac), SUM(inexact_calls)"
+
+    def _rollup_cost(self, values: Sequence[Any]) -> tuple[Decimal, bool]:
+        return Decimal(values[0] or 0) + Decimal(values[1] or 0) * _PICO, bool(values[2])
+
+    def _rollup_rows(self, sql: str, params: Sequence[object]) -> list[Any] | None:
+        try:
+            return list(self._db.execute(sql, params).fetchall())
+        except sqlite3.OperationalError as exc:
+            if "overflow" not in str(exc):
+                raise
+            return None  # sums past 64 bits: the calls, summed in Python
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -147,60 +154,17 @@ class SQLiteStore(LedgerStore):
         self._db.execute("BEGIN")
         try:
             self._db.executemany(_INSERT, values)
-            sqlite_rollups.add_rows(self._db, rows, started, picos)
+            rollups.add_rows(self._db, "sqlite", rows, started, picos)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
 
     def aggregate(self, grouping: Grouping, filters: Filters) -> list[GroupTotals]:
-        rollup = rollup_for(grouping, filters.customer) if _whole_days(filters) else None
-        if rollup is not None:
-            found = self._aggregate_rollup(rollup, grouping, filters)
-            if found is not None:
-                return found
-        return self._aggregate_calls(grouping, filters)
-
-    def _aggregate_rollup(self, rollup: Rollup, grouping: Grouping,
-                          filters: Filters) -> list[GroupTotals] | None:
-        keys = group_columns(grouping, rollup)
-        conditions, params = [], []
-        if filters.since is not None:
-            conditions.append("day >= ?")
-            params.append(to_text(filters.since)[:10])
-        if filters.until is not None:
-            conditions.append("day < ?")
-            params.append(to_text(filters.until)[:10])
-        if filters.customer is not None:
-            conditions.append("customer_id = ?")
-            params.append(filters.customer)
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        sums = ", ".join(f"SUM({name})" for name in (
-            "calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-            "reasoning_tokens", "unpriced_calls", "no_usage_calls", "error_calls"))
-        sql = (f"SELECT {', '.join(keys)}, {sums}, MIN(first_at), MAX(last_at), SUM(cost_usd_whole), "
-               f"SUM(cost_pusd_frac), SUM(inexact_calls) FROM {rollup.table}{where} "
-               f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}")
-        try:
-            rows = self._db.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "overflow" not in str(exc):
-                raise
-            return None  # sums past 64 bits: the calls, summed in Python
-        # Trust the rollup only if it counts every call the calls table holds for this filter
-        # (the count reads an index): rows edited by hand send the report to the calls.
-        where_calls, params_calls = where_clause(filters, _FAST, to_text)
-        (calls,) = self._db.execute(f"SELECT COUNT(*) FROM {TABLE}{where_calls}", params_calls).fetchone()
-        if sum(row[len(keys)] for row in rows) != calls:
-            logger.warning("llmledger: the ledger's rollups of %s disagree with its calls (edited by "
-                           "hand?); reading the calls instead, which is slower", self.path)
-            return None
-        totals, inexact = [], False
-        base = len(keys) + AGGREGATE_COUNT
-        for row in rows:
-            cost = Decimal(row[base] or 0) + Decimal(row[base + 1] or 0) * _PICO
-            totals.append(totals_from_row(row, len(keys), cost, from_text))
-            inexact = inexact or bool(row[base + 2])
+        found = rollup_reads.aggregate(self, grouping, filters)
+        if found is None:
+            return self._aggregate_calls(grouping, filters)
+        totals, inexact = found
         if inexact:
             extra = self._text_costs(grouping, filters, "cost_usd IS NOT NULL AND cost_pusd IS NULL")
             for group in totals:
@@ -262,6 +226,16 @@ class SQLiteStore(LedgerStore):
     def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
                      models: Sequence[str] | None = None, cached_only: bool = False,
                      dimension: Dimension = "customer") -> list[UsageGroup]:
+        if not thresholds:
+            found = rollup_reads.usage(self, filters, models, cached_only, dimension)
+            if found is not None:
+                return found
+        return self._usage_groups_calls(filters, thresholds=thresholds, models=models, cached_only=cached_only,
+                                        dimension=dimension)
+
+    def _usage_groups_calls(self, filters: Filters, *, thresholds: Sequence[int] = (),
+                            models: Sequence[str] | None = None, cached_only: bool = False,
+                            dimension: Dimension = "customer") -> list[UsageGroup]:
         # Integer picodollar sums; the rare cost that is not a whole number of picodollars (or a
         # sum that overflows) is added from the exact text instead.
         exact = "SUM(CASE WHEN cost_pusd IS NULL THEN 1 ELSE 0 END)"

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,6 +41,17 @@ class LedgerStore(ABC):
     """A moment as the database stores it."""
     _from_db: Callable[[object], datetime | None]
     """A stored moment back as an aware UTC datetime."""
+    _rollup_cost_sql: str
+    """The exact cost sums of a rollup query (``rollup_reads``), read back by ``_rollup_cost``."""
+
+    def _rollup_cost(self, values: Sequence[Any]) -> tuple[Decimal, bool]:
+        """The exact cost from ``_rollup_cost_sql``'s values, and whether some calls' costs must be
+        added from the calls (SQLite: not whole picodollars)."""
+        return Decimal(values[0] or 0), False
+
+    def _rollup_rows(self, sql: str, params: Sequence[object]) -> list[Any] | None:
+        """A rollup query's rows; None when its sums cannot be done in the database (overflow)."""
+        return list(self._db.execute(sql, params).fetchall())
 
     @abstractmethod
     def insert(self, rows: Sequence[LedgerRow]) -> None:
@@ -58,8 +71,11 @@ class LedgerStore(ABC):
     def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:
         """First and last call time matching ``filters`` (UTC), or None when there is none."""
         where, params = where_clause(filters, self._dialect, self._to_db)
+        # Two subqueries: each of MIN and MAX alone is one step down the time index; together in
+        # one SELECT, SQLite reads the whole index.
         first, last = self._db.execute(
-            f"SELECT MIN(started_at), MAX(started_at) FROM {TABLE}{where}", params).fetchone()
+            f"SELECT (SELECT MIN(started_at) FROM {TABLE}{where}), (SELECT MAX(started_at) FROM {TABLE}{where})",
+            [*params, *params]).fetchone()
         start, end = self._from_db(first), self._from_db(last)
         return (start, end) if start is not None and end is not None else None
 
@@ -67,6 +83,27 @@ class LedgerStore(ABC):
         """The newest migration applied to this ledger (0 for a new database)."""
         found = self._db.execute(f"SELECT MAX(version) FROM {VERSION_TABLE}").fetchone()
         return int(found[0] or 0)
+
+    _call_counts: dict[tuple[object, ...], int] | None = None
+    """Inside ``snapshot()``: calls counted so far, per time range (``rollup_reads``)."""
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read one consistent state of the ledger (a read transaction): a report's queries see
+        the same calls even while other processes insert, and its rollup checks count once."""
+        if self._call_counts is not None:
+            yield  # already inside one
+            return
+        self._begin_snapshot()
+        self._call_counts = {}
+        try:
+            yield
+        finally:
+            self._call_counts = None
+            self._db.execute("COMMIT")
+
+    def _begin_snapshot(self) -> None:
+        self._db.execute("BEGIN")
 
     def count(self) -> int:
         """Number of calls in the ledger."""

@@ -113,6 +113,45 @@ def test_parse_is_instrumented_once(harness, openai_client):
     assert Answer  # the model type exists; structured output parsing itself is the SDK's business
 
 
+class Answer(BaseModel):
+    text: str
+
+
+def test_parse_refusing_the_completion_it_received_is_recorded_priced(harness, openai_client):
+    # The fake's plain text is not an Answer: parse() raises pydantic's error after the provider
+    # answered (and billed) the call. The user gets the same error; the call is recorded with its cost.
+    with llmledger.customer("cust-parse"), pytest.raises(ValueError) as raised:
+        openai_client.chat.completions.parse(model="gpt-4o", messages=MSG, response_format=Answer,
+                                             extra_headers=tokens(2_000, 50))
+    assert type(raised.value).__name__ == "ValidationError"
+    attrs = dict(harness.span().attributes)
+    assert attrs["error.type"] == "ValidationError"
+    assert attrs["customer.id"] == "cust-parse"
+    assert attrs["gen_ai.usage.input_tokens"] == 2_000
+    # gpt-4o: 2_000 * $2.50/M + 50 * $10/M = 0.0055
+    assert attrs["gen_ai.usage.cost"] == pytest.approx(0.0055)
+
+
+def test_parse_of_a_truncated_completion_is_recorded_priced(harness, openai_client):
+    import openai
+
+    with pytest.raises(openai.LengthFinishReasonError):
+        openai_client.chat.completions.parse(model="gpt-4o", messages=MSG, response_format=Answer,
+                                             extra_headers={**tokens(3_000, 100), "x-fake-finish-reason": "length"})
+    attrs = dict(harness.span().attributes)
+    assert attrs["error.type"] == "LengthFinishReasonError"
+    assert attrs["gen_ai.response.finish_reasons"] == ("length",)
+    # gpt-4o: 3_000 * $2.50/M + 100 * $10/M = 0.0075 + 0.001 = 0.0085
+    assert attrs["gen_ai.usage.cost"] == pytest.approx(0.0085)
+
+
+def test_a_request_the_sdk_refuses_to_send_is_still_not_recorded(harness, openai_client):
+    with pytest.raises(TypeError):
+        openai_client.chat.completions.parse(model="gpt-4o", messages=MSG, response_format=Answer,
+                                             stream=True)  # parse() takes no stream argument
+    assert harness.spans() == []
+
+
 def test_async_chat(harness, openai_aclient):
     async def run():
         with llmledger.customer("cust-async", plan="pro"):

@@ -23,6 +23,7 @@ from typing import Any
 
 from llmledger.endpoints import Endpoint, EndpointResolver
 from llmledger.instrumentation.adapter import (
+    RESPONSE_LOST,
     PatchTarget,
     ProviderAdapter,
     RequestInfo,
@@ -136,6 +137,11 @@ class ChatStreamHandler(ChatChunksHandler):
         return _with_provider_cost(super().result(), self._request, self._usage)
 
 
+_REFUSED_COMPLETION_ERRORS = frozenset({"LengthFinishReasonError", "ContentFilterFinishReasonError"})
+_PARSING_MODULES = "openai.lib._parsing"
+"""Where ``parse()`` reads a received completion (``_completions.parse_chat_completion(chat_completion=...)``,
+``_responses.parse_response(response=...)``): an error raised there is about a billed response."""
+
 _RESPONSE_END_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
@@ -200,6 +206,23 @@ class OpenAIAdapter(RawResponses, ProviderAdapter):
         info = chat_completion_info(result, chat_usage(usage),
                                     reported_tier(getattr(result, "service_tier", None), request.modifiers))
         return _with_provider_cost(info, request, usage)
+
+    def error_result(self, target: PatchTarget, request: RequestInfo, error: BaseException) -> Any:
+        """``parse()`` refusing the completion it received: ``LengthFinishReasonError`` and
+        ``ContentFilterFinishReasonError`` carry it; a content that fails the response format raises
+        pydantic's error inside the SDK's parsing module, whose frame holds the completion."""
+        if type(error).__name__ in _REFUSED_COMPLETION_ERRORS:
+            return getattr(error, "completion", None) or RESPONSE_LOST
+        if not isinstance(error, ValueError):
+            return None
+        traceback = error.__traceback__
+        while traceback is not None:
+            frame = traceback.tb_frame
+            if str(frame.f_globals.get("__name__", "")).startswith(_PARSING_MODULES):
+                local = frame.f_locals
+                return local.get("chat_completion") or local.get("response") or RESPONSE_LOST
+            traceback = traceback.tb_next
+        return None
 
     def stream_handler(self, target: PatchTarget, request: RequestInfo, result: Any = None) -> StreamHandler:
         if target.kind == "responses":
