@@ -29,16 +29,21 @@ def build_limit_guard(config: Config, *, meter_provider: MeterProvider | None = 
     from llmledger.limits.store import LimitStore, MemoryStore
     from llmledger.limits.windows import Moment
 
+    signals = LimitSignals(meter_provider, customer_label or (lambda customer, plan: customer))
     store: LimitStore
     if rules.store_url:
         from llmledger.limits.redis_store import RedisStore
+        from llmledger.limits.seed import ledger_sums
 
-        store = RedisStore(rules.store_url)
+        moment = Moment.at(clock())
+        seeds = ledger_sums(config.ledger, rules, moment) if config.ledger else None
+        store = RedisStore(rules.store_url, seeds=seeds, seeded_at=moment,
+                           on_error=lambda what: signals.store_error("redis", rules.fail_closed, what),
+                           on_ok=signals.store_ok)
     else:
         store = MemoryStore()
         if config.ledger:
             from llmledger.limits.seed import seed_from_ledger
 
             seed_from_ledger(store, config.ledger, rules, Moment.at(clock()))
-    signals = LimitSignals(meter_provider, customer_label or (lambda customer, plan: customer))
     return LimitGuard(rules, store, config.plans, signals, clock=clock)

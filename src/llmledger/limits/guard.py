@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -29,11 +30,27 @@ BLOCKED = "LimitExceeded"
 """``error.type`` of a refused call (its record adds no spend)."""
 _RETRY_STORE_AFTER_S = 1.0
 _CACHE_LIMIT = 50_000
+_UNKNOWN: Any = object()
 
 
 def scope_of(rule: Rule, customer: str) -> str:
     """The counters a rule reads: the customer's, or the customer's for one feature."""
     return f"{customer}|feature={rule.match}" if rule.scope == "feature" else customer
+
+
+class _Entry:
+    """One customer under one rule, worked out once: the scope its counters live in, the
+    customer's metric label, the thresholds (for a check and for a read), the caps to compare, and
+    the totals of its last check (the ``llmledger.limit.usage`` gauge reads them when collected)."""
+
+    __slots__ = ("checks", "label", "limits", "plan", "read_limits", "rule", "scope", "totals")
+
+    def __init__(self, rule: Rule, plan: str | None, scope: str, label: str, limits: Thresholds,
+                 checks: tuple[tuple[Cap, str, int], ...]) -> None:
+        self.rule, self.plan, self.scope, self.label = rule, plan, scope, label
+        self.limits, self.checks = limits, checks
+        self.read_limits = replace(limits, reserve=False) if limits.calls is not None else limits
+        self.totals: Totals | None = None
 
 
 class LimitGuard:
@@ -42,11 +59,13 @@ class LimitGuard:
         self.rules, self.store, self.plans, self.signals = rules, store, plans, signals
         self.clock = clock
         self.store_kind = "redis" if rules.store_url else "memory"
-        self._thresholds: dict[tuple[str, str, str | None], Thresholds] = {}
-        self._checks: dict[tuple[str, str, str | None], tuple[tuple[Cap, str, int], ...]] = {}
+        self._entries: dict[tuple[str, str, str | None], _Entry] = {}
+        self._for_call: dict[tuple[str, str | None, str | None], _Entry | None] = {}
+        self._spend_scopes: dict[tuple[str, str | None, str | None], tuple[str, ...]] = {}
         self._moments = Moments()
         self._down_until = 0.0
         self._lock = threading.Lock()
+        signals.ratios = self._ratios
 
     # ---- the rule and its thresholds ---------------------------------------------------------
     def _plan(self, customer: str, plan: str | None) -> str | None:
@@ -58,9 +77,9 @@ class LimitGuard:
         revenue = self.plans.revenue(customer, plan)
         return None if revenue is None else cap.amount * revenue
 
-    def thresholds(self, rule: Rule, customer: str, plan: str | None) -> Thresholds:
+    def _entry(self, rule: Rule, customer: str, plan: str | None) -> _Entry:
         key = (rule.name, customer, plan)
-        found = self._thresholds.get(key)
+        found = self._entries.get(key)
         if found is not None:
             return found
         limits: dict[str, int] = {}
@@ -75,13 +94,37 @@ class LimitGuard:
             value = to_pico(amount) if cap.metric == "usd" else int(amount)
             limits[field] = min(value, limits.get(field, value))
             checks.append((cap, field, value))
-        found = Thresholds(**limits, block=rule.action == "block")  # type: ignore[arg-type]
-        if len(self._thresholds) >= _CACHE_LIMIT:
-            self._thresholds.clear()
-            self._checks.clear()
-        self._checks[key] = tuple(checks)
-        self._thresholds[key] = found
+        thresholds = Thresholds(**limits, block=rule.action == "block")  # type: ignore[arg-type]
+        found = _Entry(rule, plan, scope_of(rule, customer), self.signals.label(customer, plan), thresholds,
+                       tuple(checks))
+        if len(self._entries) >= _CACHE_LIMIT:
+            self._entries.clear()
+            self._for_call.clear()
+        self._entries[key] = found
         return found
+
+    def _entry_for_call(self, customer: str, plan: str | None, feature: str | None) -> _Entry | None:
+        """The entry of the rule that applies to a call's customer, plan and feature (None: no rule)."""
+        billed = self.plans.plan_for(customer, plan)
+        rule = self.rules.rule_for(customer, billed, feature)
+        found = None if rule is None else self._entry(rule, customer, billed)
+        if len(self._for_call) >= _CACHE_LIMIT:
+            self._for_call.clear()
+        self._for_call[customer, plan, feature] = found
+        return found
+
+    def thresholds(self, rule: Rule, customer: str, plan: str | None) -> Thresholds:
+        return self._entry(rule, customer, plan).limits
+
+    def _ratios(self) -> Iterator[tuple[str, str, str, float]]:
+        """Per customer, rule and cap: used / limit as of the customer's last check."""
+        for entry in list(self._entries.values()):
+            totals = entry.totals
+            if totals is None:
+                continue
+            for cap, field, limit in entry.checks:
+                used = getattr(totals, field)
+                yield entry.label, entry.rule.name, cap.key, used / limit if limit else float(used >= 0)
 
     # ---- the store, guarded --------------------------------------------------------------------
     def _ask(self, scope: str, moment: Moment, limits: Thresholds) -> Totals | None:
@@ -95,7 +138,8 @@ class LimitGuard:
             self._down_until = moment.now + _RETRY_STORE_AFTER_S
             self.signals.store_error(self.store_kind, self.rules.fail_closed, "check a limit")
             return None
-        self.signals.store_ok()
+        if self.signals.store_down:
+            self.signals.store_ok()
         return totals
 
     def _rows(self, rule: Rule, customer: str, plan: str | None, moment: Moment,
@@ -123,31 +167,28 @@ class LimitGuard:
 
     def _verdict(self, customer: str, plan: str | None, feature: str | None, *,
                  reserve: bool) -> Verdict | None:
-        plan = self._plan(customer, plan)
-        rule = self.rules.rule_for(customer, plan, feature)
-        if rule is None:
+        entry = self._for_call.get((customer, plan, feature), _UNKNOWN)
+        if entry is _UNKNOWN:
+            entry = self._entry_for_call(customer, plan, feature)
+        if entry is None:
             return None
         moment = self._moments.at(self.clock())
-        limits = self.thresholds(rule, customer, plan)
-        if not reserve and limits.calls is not None:
-            limits = replace(limits, reserve=False)
-        totals = self._ask(scope_of(rule, customer), moment, limits)
+        totals = self._ask(entry.scope, moment, entry.limits if reserve else entry.read_limits)
         if totals is None:
             if self.rules.fail_closed:
-                return Verdict(customer, plan, rule, None, None, None, None, "store")
+                return Verdict(customer, entry.plan, entry.rule, None, None, None, None, "store")
             return None
-        over = None
-        note, label = self.signals.note_usage, self.signals.label(customer, plan)
-        for cap, field, limit in self._checks[(rule.name, customer, plan)]:
-            used = getattr(totals, field)
-            note(label, rule.name, cap.key, used / limit if limit else float(used >= 0))
-            if over is None and used >= limit:
-                over = cap
-        if over is None:
-            return None
-        row = next(row for cap, row in self._rows(rule, customer, plan, moment, totals) if cap is over)
+        entry.totals = totals
+        for cap, field, limit in entry.checks:
+            if getattr(totals, field) >= limit:
+                return self._over(entry, cap, customer, entry.plan, moment, totals)
+        return None
+
+    def _over(self, entry: _Entry, over: Cap, customer: str, plan: str | None, moment: Moment,
+              totals: Totals) -> Verdict:
+        row = next(row for cap, row in self._rows(entry.rule, customer, plan, moment, totals) if cap is over)
         window_key = moment.key(over.window) if over.window != "minute" else str(int(moment.now // 60))
-        return Verdict(customer, plan, rule, over, row.used, row.limit, row.resets_at, window_key)
+        return Verdict(customer, plan, entry.rule, over, row.used, row.limit, row.resets_at, window_key)
 
     # ---- the call path -------------------------------------------------------------------------
     def before_call(self, call: Any) -> None:
@@ -180,21 +221,32 @@ class LimitGuard:
         tokens = usage.input_tokens + usage.output_tokens if usage is not None else 0
         if not pusd and not tokens:
             return
-        plan = self._plan(customer.id, customer.plan)
-        rules = self.rules
-        scopes = []
-        if customer.id in rules.by_customer or (plan is not None and plan in rules.by_plan):
-            scopes.append(customer.id)
-        feature_rule = rules.by_feature.get(customer.feature) if customer.feature is not None else None
-        if feature_rule is not None:
-            scopes.append(scope_of(feature_rule, customer.id))
+        key = (customer.id, customer.plan, customer.feature)
+        scopes = self._spend_scopes.get(key)
+        if scopes is None:
+            scopes = self._scopes(*key)
         if not scopes:
             return
-        moment = self._moments.at(self.clock())
         try:
-            self.store.add(scopes, moment, pusd, tokens)
+            self.store.add(scopes, self._moments.at(self.clock()), pusd, tokens)
         except Exception:
-            self.signals.store_error(self.store_kind, rules.fail_closed, "add a call's spend")
+            self.signals.store_error(self.store_kind, self.rules.fail_closed, "add a call's spend")
+
+    def _scopes(self, customer: str, plan: str | None, feature: str | None) -> tuple[str, ...]:
+        """The counters a customer's spend goes to: its own (if a customer or plan rule can apply)
+        and its feature's (if a feature rule exists)."""
+        rules = self.rules
+        billed = self.plans.plan_for(customer, plan)
+        scopes = []
+        if customer in rules.by_customer or (billed is not None and billed in rules.by_plan):
+            scopes.append(customer)
+        feature_rule = rules.by_feature.get(feature) if feature is not None else None
+        if feature_rule is not None:
+            scopes.append(scope_of(feature_rule, customer))
+        if len(self._spend_scopes) >= _CACHE_LIMIT:
+            self._spend_scopes.clear()
+        found = self._spend_scopes[customer, plan, feature] = tuple(scopes)
+        return found
 
     # ---- the read API --------------------------------------------------------------------------
     def usage(self, customer: str, plan: str | None = None, feature: str | None = None) -> list[LimitUsage]:
@@ -204,7 +256,7 @@ class LimitGuard:
         if rule is None:
             return []
         moment = Moment.at(self.clock())
-        limits = replace(self.thresholds(rule, customer, plan), reserve=False)
+        limits = self._entry(rule, customer, plan).read_limits
         try:
             totals = self.store.check(scope_of(rule, customer), moment, limits)
         except Exception:

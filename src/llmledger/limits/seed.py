@@ -1,9 +1,10 @@
-"""Start the in-process store from the ledger, so that a restart does not reset a customer's month.
+"""Start the limit windows from the ledger, so that a restart does not reset a customer's month.
 
-At ``init()``, when a ledger is configured and limits are kept in-process, the ledger's
-month-to-date and day-to-date cost and tokens per customer (and per customer and feature, for
-``feature:`` rules) become the store's starting totals. The rolling minute starts empty. A ledger
-that does not exist yet or cannot be read leaves the store empty, with a warning.
+At ``init()``, when a ledger is configured, the ledger's month-to-date and day-to-date cost and
+tokens per customer (and per customer and feature, for ``feature:`` rules) are read once
+(:func:`ledger_sums`). In-process they become the store's starting totals; with Redis they seed
+each window Redis does not hold yet (see :mod:`llmledger.limits.redis_store`). The rolling minute
+starts empty. A ledger that does not exist yet or cannot be read seeds nothing (with a warning).
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ logger = logging.getLogger("llmledger.limits")
 
 def seed_from_ledger(store: MemoryStore, ledger: str, rules: LimitRules, moment: Moment) -> int:
     """Add the ledger's month-to-date and day-to-date sums to ``store``; returns the scopes seeded."""
+    sums = ledger_sums(ledger, rules, moment)
+    for scope, (month_pusd, month_tokens, day_pusd, day_tokens) in sums.items():
+        store.seed(scope, moment, month_pusd=month_pusd, month_tokens=month_tokens, day_pusd=day_pusd,
+                   day_tokens=day_tokens)
+    return len(sums)
+
+
+def ledger_sums(ledger: str, rules: LimitRules, moment: Moment) -> dict[str, tuple[int, int, int, int]]:
+    """Per scope: month picodollars, month tokens, day picodollars, day tokens, as of ``moment``."""
     from llmledger.ledger import Filters, LedgerNotFound, open_store
 
     now = datetime.fromtimestamp(moment.now, timezone.utc)
@@ -46,12 +56,9 @@ def seed_from_ledger(store: MemoryStore, ledger: str, rules: LimitRules, moment:
                             entry[2 * index] += to_pico(group.cost)
                             entry[2 * index + 1] += group.tokens
     except LedgerNotFound:
-        return 0
+        return {}
     except Exception:
         logger.warning("llmledger: could not read month-to-date usage from the ledger %s; limits start "
                        "from zero in this process", ledger, exc_info=True)
-        return 0
-    for scope, (month_pusd, month_tokens, day_pusd, day_tokens) in sums.items():
-        store.seed(scope, moment, month_pusd=month_pusd, month_tokens=month_tokens, day_pusd=day_pusd,
-                   day_tokens=day_tokens)
-    return len(sums)
+        return {}
+    return {scope: (entry[0], entry[1], entry[2], entry[3]) for scope, entry in sums.items()}

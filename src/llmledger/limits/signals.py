@@ -46,24 +46,16 @@ class LimitSignals:
             "llmledger.limit.usage", callbacks=[self._observe_usage], unit="1",
             description="Share of a customer's limit used (1 = at the limit), as of its last check.")
         self._customer_label = customer_label
-        self._usage: dict[tuple[str, str, str], float] = {}
+        self.ratios: Callable[[], Iterable[tuple[str, str, str, float]]] = tuple
+        """Per customer label, rule and cap, used / limit as of the last check (set by the guard)."""
         self._warned: set[tuple[str, str, str]] = set()
-        self._store_down = False
+        self.store_down = False
         self._lock = threading.Lock()
 
     # ---- per check --------------------------------------------------------------------------
     def label(self, customer: str, plan: str | None) -> str:
         """``customer.id`` as metrics carry it (bounded: ``_other`` past the cap)."""
         return self._customer_label(customer, plan)
-
-    def note_usage(self, label: str, rule: str, cap: str, ratio: float) -> None:
-        key = (label, rule, cap)
-        usage = self._usage
-        if key[0] == "_other":
-            ratio = max(ratio, usage.get(key, 0.0))
-        if len(usage) > _SEEN_LIMIT and key not in usage:
-            usage.clear()
-        usage[key] = ratio
 
     def exceeded(self, verdict: Verdict, span: Span | None) -> None:
         """A call over a limit: span attributes, the counter, one log line per customer and window."""
@@ -87,19 +79,23 @@ class LimitSignals:
     # ---- the store -------------------------------------------------------------------------
     def store_error(self, store: str, fail_closed: bool, what: str) -> None:
         self._store_errors.add(1, {"llmledger.limit.store": store})
-        if self._store_down:
+        if self.store_down:
             return
-        self._store_down = True
+        self.store_down = True
         logger.warning("llmledger: the limit store (%s) failed to %s; %s until it answers again", store,
                        what, "calls under a limit are REFUSED (limits_fail_closed: true)" if fail_closed
                        else "calls go through unchecked (fail open)", exc_info=True)
 
     def store_ok(self) -> None:
-        if self._store_down:
-            self._store_down = False
+        if self.store_down:
+            self.store_down = False
             logger.warning("llmledger: the limit store answers again; limits are enforced")
 
     def _observe_usage(self, options: CallbackOptions) -> Iterable[Observation]:
-        for (customer, rule, cap), ratio in list(self._usage.items()):
+        usage: dict[tuple[str, str, str], float] = {}
+        for customer, rule, cap, ratio in self.ratios():
+            key = (customer, rule, cap)  # customers folded into "_other": the highest ratio
+            usage[key] = max(ratio, usage.get(key, ratio))
+        for (customer, rule, cap), ratio in usage.items():
             yield Observation(ratio, {"customer.id": customer, "llmledger.limit.rule": rule,
                                       "llmledger.limit.cap": cap})

@@ -4,7 +4,7 @@ Amounts are integers: USD in picodollars (exact for every price genai-prices kno
 in Redis holds 9.2 million dollars per window), tokens, calls. A store answers one ``check`` per
 call (all windows of one scope at once, and for ``calls_per_minute`` the call's reservation, made
 atomically with the check) and one ``add`` per finished call (its spend, into every scope it counts
-for).
+for; the Redis store buffers it for its next check's round trip).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from llmledger.limits.windows import MINUTE_S, Moment
 
@@ -22,7 +22,7 @@ PICO = 10**12
 
 
 def to_pico(usd: Decimal) -> int:
-    return int((usd * PICO).to_integral_value(ROUND_HALF_EVEN))
+    return round(usd.scaleb(12))  # round() of a Decimal: to an int, half to even
 
 
 def plain(value: Decimal) -> Decimal:
@@ -64,10 +64,19 @@ class Totals:
 
 def reached(totals: Totals, limits: Thresholds) -> bool:
     """Whether any threshold is reached (used >= limit): the next call is over the limit."""
-    pairs = ((totals.month_pusd, limits.month_pusd), (totals.day_pusd, limits.day_pusd),
-             (totals.month_tokens, limits.month_tokens), (totals.day_tokens, limits.day_tokens),
-             (totals.calls, limits.calls))
-    return any(limit is not None and used >= limit for used, limit in pairs)
+    limit = limits.month_pusd
+    if limit is not None and totals.month_pusd >= limit:
+        return True
+    limit = limits.day_pusd
+    if limit is not None and totals.day_pusd >= limit:
+        return True
+    limit = limits.month_tokens
+    if limit is not None and totals.month_tokens >= limit:
+        return True
+    limit = limits.day_tokens
+    if limit is not None and totals.day_tokens >= limit:
+        return True
+    return limits.calls is not None and totals.calls >= limits.calls
 
 
 class LimitStore(ABC):
@@ -114,7 +123,7 @@ class MemoryStore(LimitStore):
         counters = self._counters.get(scope)
         if counters is None:
             counters = self._counters[scope] = _Counters(moment)
-        else:
+        elif counters.day != moment.day:  # a new day, maybe a new month
             counters.roll(moment)
         return counters
 

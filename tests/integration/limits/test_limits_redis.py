@@ -61,7 +61,9 @@ def test_four_processes_of_eight_threads_share_one_budget(fake_provider, redis_u
     spent = Decimal(int(client.hget(keys[0], "usd"))) / 10**12
     client.close()
     assert spent == sent * COST
-    # the documented bound: below limit + (calls in flight at once) x (cost of one call)
+    # the documented bound (redis_store.py): below limit + (F + B) x C, F calls in flight and B calls
+    # finished whose spend is still buffered; each thread sends its previous call's spend with its own
+    # next check, so F + B <= the 32 threads (every spend is in Redis: the refused checks carried it)
     assert LIMIT <= spent < LIMIT + PROCESSES * THREADS * COST, (spent, sent)
     assert sum(r["refused_after"] for r in results) == PROCESSES * THREADS * 2
     assert finals == [{"final": "refused"}] * PROCESSES
@@ -80,6 +82,8 @@ def test_redis_store_counts_and_reads(fake_provider, openai_client, redis_url):
 
 
 def test_fail_open_when_redis_stops(fake_provider, openai_client, redis_server, redis_url, caplog):
+    import redis
+
     with limited([{"customer": "o", "usd_per_month": 0.015}], limits_store=redis_url) as h, llmledger.customer("o"):
         openai_client.chat.completions.create(model="gpt-4o", messages=MSG, extra_headers=CENT)
         redis_server.stop()
@@ -90,12 +94,16 @@ def test_fail_open_when_redis_stops(fake_provider, openai_client, redis_server, 
         assert chat_requests(fake_provider) - before == 3
         assert h.sum_of("llmledger.limit.store_errors") >= 3
         assert len([r for r in caplog.records if "limit store" in r.getMessage()]) == 1
-        redis_server.start()  # empty again: the month starts over
+        assert h.instrumentor.limits.store.spend.pending() >= 1  # the spend is kept, not lost
+        redis_server.start()  # empty again, but the buffered spend of all four calls reaches it
         h.instrumentor.limits._down_until = 0.0  # do not wait out the one-second pause
-        openai_client.chat.completions.create(model="gpt-4o", messages=MSG, extra_headers=CENT)
-        openai_client.chat.completions.create(model="gpt-4o", messages=MSG, extra_headers=CENT)
-        with pytest.raises(LimitExceeded):
+        with pytest.raises(LimitExceeded) as raised:
             openai_client.chat.completions.create(model="gpt-4o", messages=MSG, extra_headers=CENT)
+        assert raised.value.used == 4 * COST
+    client = redis.Redis.from_url(redis_url)
+    keys = client.keys("llmledger:limit:o:m:*")
+    assert Decimal(int(client.hget(keys[0], "usd"))) / 10**12 == 4 * COST
+    client.close()
 
 
 def test_fail_closed_refuses_while_redis_is_down(fake_provider, openai_client: openai.OpenAI, redis_server,
