@@ -107,16 +107,6 @@ class PostgresStore(LedgerStore):
         return [queries.totals_from_row(row, keys, Decimal(row[keys + queries.AGGREGATE_COUNT] or 0), _utc)
                 for row in self._db.execute(sql, params).fetchall()]
 
-    def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
-                     models: Sequence[str] | None = None, cached_only: bool = False,
-                     dimension: Dimension = "customer") -> list[UsageGroup]:
-        if not thresholds:
-            found = rollup_reads.usage(self, filters, models, cached_only, dimension)
-            if found is not None:
-                return found
-        return self._usage_groups_calls(filters, thresholds=thresholds, models=models, cached_only=cached_only,
-                                        dimension=dimension)
-
     def _usage_groups_calls(self, filters: Filters, *, thresholds: Sequence[int] = (),
                             models: Sequence[str] | None = None, cached_only: bool = False,
                             dimension: Dimension = "customer") -> list[UsageGroup]:

@@ -223,16 +223,6 @@ class SQLiteStore(LedgerStore):
                 sums[11] += Decimal(cost)
         return [totals_from_row((*key, *sums[:11]), keys, sums[11], from_text) for key, sums in groups.items()]
 
-    def usage_groups(self, filters: Filters, *, thresholds: Sequence[int] = (),
-                     models: Sequence[str] | None = None, cached_only: bool = False,
-                     dimension: Dimension = "customer") -> list[UsageGroup]:
-        if not thresholds:
-            found = rollup_reads.usage(self, filters, models, cached_only, dimension)
-            if found is not None:
-                return found
-        return self._usage_groups_calls(filters, thresholds=thresholds, models=models, cached_only=cached_only,
-                                        dimension=dimension)
-
     def _usage_groups_calls(self, filters: Filters, *, thresholds: Sequence[int] = (),
                             models: Sequence[str] | None = None, cached_only: bool = False,
                             dimension: Dimension = "customer") -> list[UsageGroup]:

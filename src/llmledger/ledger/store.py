@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from llmledger.errors import ConfigError, LLMLedgerError
+from llmledger.ledger import rollup_reads
 from llmledger.ledger.migrations import VERSION_TABLE
 from llmledger.ledger.queries import Dialect, Filters, Grouping, GroupTotals, where_clause
 from llmledger.ledger.schema import TABLE, LedgerRow
@@ -65,7 +66,19 @@ class LedgerStore(ABC):
                      models: Sequence[str] | None = None, cached_only: bool = False,
                      dimension: Dimension = "customer") -> list[UsageGroup]:
         """Token sums and exact cost of the priced calls per ``usage_groups.UsageGroup`` key;
-        ``models`` limits them to those models, ``cached_only`` to calls that read the cache."""
+        ``models`` limits them to those models, ``cached_only`` to calls that read the cache. From the
+        monthly rollups where they hold the answer (no price-tier ``thresholds``), else the calls."""
+        if not thresholds:
+            found = rollup_reads.usage(self, filters, models, cached_only, dimension)
+            if found is not None:
+                return found
+        return self._usage_groups_calls(filters, thresholds=thresholds, models=models, cached_only=cached_only,
+                                        dimension=dimension)
+
+    def _usage_groups_calls(self, filters: Filters, *, thresholds: Sequence[int] = (),
+                            models: Sequence[str] | None = None, cached_only: bool = False,
+                            dimension: Dimension = "customer") -> list[UsageGroup]:
+        """``usage_groups`` from the calls table."""
         raise NotImplementedError(f"{type(self).__name__} cannot re-price its calls")
 
     def time_range(self, filters: Filters) -> tuple[datetime, datetime] | None:

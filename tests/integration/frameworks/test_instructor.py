@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import openai
-import pytest
 from needs import framework
+from priced import one_priced_span
 from pydantic import BaseModel
 
 import llmledger
@@ -31,13 +31,7 @@ MESSAGES = [{"role": "user", "content": "Ada Lovelace, 36."}]
 
 
 def _assert_one_priced(harness, customer: str) -> None:
-    spans = [s for s in harness.spans() if s.instrumentation_scope.name == "llmledger"]
-    assert len(spans) == 1, [s.name for s in spans]
-    attrs = dict(spans[0].attributes)
-    assert attrs["gen_ai.request.model"] == "gpt-4o"
-    assert attrs["llmledger.cost.status"] == "priced"
-    assert attrs["gen_ai.usage.cost"] == pytest.approx(COST, abs=1e-9)
-    assert attrs["customer.id"] == customer
+    one_priced_span(harness, "gpt-4o", COST, customer)
 
 
 def _client(url: str):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from needs import framework
+from priced import one_priced_span
 
 import llmledger
 from harness import instrumented
@@ -26,13 +27,7 @@ def _llm(url: str):
 
 
 def _assert_one_priced(harness, customer: str) -> None:
-    spans = [s for s in harness.spans() if s.instrumentation_scope.name == "llmledger"]
-    assert len(spans) == 1, [s.name for s in spans]
-    attrs = dict(spans[0].attributes)
-    assert attrs["gen_ai.request.model"] == "gpt-4o"
-    assert attrs["llmledger.cost.status"] == "priced"
-    assert attrs["gen_ai.usage.cost"] == pytest.approx(COST, abs=1e-9)
-    assert attrs["customer.id"] == customer
+    one_priced_span(harness, "gpt-4o", COST, customer)
 
 
 def _complete(llm):
