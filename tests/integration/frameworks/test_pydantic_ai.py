@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import openai
 import pytest
+from priced import one_priced_span
 
 import llmledger
 from harness import instrumented
@@ -19,19 +20,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 def _assert_one_priced(harness, model: str, cost: float, customer: str) -> None:
-    spans = [s for s in harness.spans() if s.instrumentation_scope.name == "llmledger"]
-    # pydantic-ai first asks Anthropic's SDK for a non-streamed message with a large max_tokens; the
-    # SDK refuses it before sending ("Streaming is required") and pydantic-ai streams instead. That
-    # refused SDK call is an error span without cost, as every failed call is.
-    refused = [s for s in spans if dict(s.attributes).get("error.type") == "ValueError"]
-    assert all(dict(s.attributes)["llmledger.cost.status"] == "no_usage" for s in refused)
-    spans = [s for s in spans if s not in refused]
-    assert len(spans) == 1, [s.name for s in spans]
-    attrs = dict(spans[0].attributes)
-    assert attrs["gen_ai.request.model"] == model
-    assert attrs["llmledger.cost.status"] == "priced"
-    assert attrs["gen_ai.usage.cost"] == pytest.approx(cost, abs=1e-9)
-    assert attrs["customer.id"] == customer
+    one_priced_span(harness, model, cost, customer, besides_refused=True)
 
 
 # ---- pydantic-ai --------------------------------------------------------------------------------
