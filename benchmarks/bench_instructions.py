@@ -19,7 +19,6 @@ writes benchmarks/results/instructions.txt).
 from __future__ import annotations
 
 import gc
-import json
 import re
 import shutil
 import subprocess
@@ -38,14 +37,12 @@ SHORT, LONG, WARM_UP = 400, 1_400, 300
 def child(scenario: str, calls: int) -> None:
     """Runs under callgrind: warm up, then ``calls`` calls, then let the worker threads finish."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from openai.types.chat import ChatCompletion
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     import bench_overhead as bench
-    import llmledger
     from llmledger.instrumentation.lifecycle import Lifecycle
     from llmledger.instrumentation.providers.openai import ADAPTER
     from llmledger.pricing import Pricer
@@ -59,20 +56,7 @@ def child(scenario: str, calls: int) -> None:
     # fill and callers record their own points, mixing the two shares. Unbounded here, the calling
     # thread's count is the call path alone and the worker's is the deferred work alone.
     telemetry._queue.max_pending = 10**9
-    wrapper = Lifecycle(telemetry, Pricer()).wrapper(ADAPTER, ADAPTER.targets[0])
-    response = ChatCompletion.model_validate(json.loads(bench.COMPLETION))
-    resource = bench.sync_client().chat.completions
-
-    def create(**kwargs: object) -> ChatCompletion:
-        return response
-
-    def wrapped() -> None:
-        with llmledger.customer("cust-1", plan="pro", feature="chat"):
-            wrapper(create, resource, (), {"model": "gpt-4o", "messages": bench.MSG})
-
-    def bare() -> None:
-        with llmledger.customer("cust-1", plan="pro", feature="chat"):
-            create(model="gpt-4o", messages=bench.MSG)
+    wrapped, bare = bench.own_work_calls(Lifecycle(telemetry, Pricer()).wrapper(ADAPTER, ADAPTER.targets[0]))
 
     reference = bench.reference_call(tracer_provider, meter_provider)
 

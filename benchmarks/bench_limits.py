@@ -25,7 +25,6 @@ benchmarks/results/limits.txt). ``BENCH_JOBS`` (default 2) valgrind processes ru
 from __future__ import annotations
 
 import gc
-import json
 import os
 import re
 import shutil
@@ -58,14 +57,12 @@ def child(scenario: str, calls: int, redis_url: str) -> None:
 def setup(scenario: str, redis_url: str) -> tuple[Callable[[], None], Callable[[], None]]:
     """One scenario's call, and a function that waits for the metric worker to catch up."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from openai.types.chat import ChatCompletion
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     import bench_overhead as bench
-    import llmledger
     from llmledger.config import load_config
     from llmledger.instrumentation.lifecycle import Lifecycle
     from llmledger.instrumentation.providers.openai import ADAPTER
@@ -86,20 +83,7 @@ def setup(scenario: str, redis_url: str) -> tuple[Callable[[], None], Callable[[
                                   customer_label=telemetry.metric_customer_id)
         lifecycle.limits = guard
         telemetry.sinks.append(guard)  # type: ignore[arg-type]
-    wrapper = lifecycle.wrapper(ADAPTER, ADAPTER.targets[0])
-    response = ChatCompletion.model_validate(json.loads(bench.COMPLETION))
-    resource = bench.sync_client().chat.completions
-
-    def create(**kwargs: object) -> ChatCompletion:
-        return response
-
-    def wrapped() -> None:
-        with llmledger.customer("cust-1", plan="pro", feature="chat"):
-            wrapper(create, resource, (), {"model": "gpt-4o", "messages": bench.MSG})
-
-    def bare() -> None:
-        with llmledger.customer("cust-1", plan="pro", feature="chat"):
-            create(model="gpt-4o", messages=bench.MSG)
+    wrapped, bare = bench.own_work_calls(lifecycle.wrapper(ADAPTER, ADAPTER.targets[0]))
 
     def settle() -> None:
         while telemetry._queue.pending():

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import openai
@@ -135,20 +136,12 @@ def bare_span_and_points(tracer_provider: TracerProvider, meter_provider: MeterP
     return statistics.median(timed(once, 2_000) for _ in range(5)) * 1e6
 
 
-def own_work(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> tuple[float, float]:
-    """llmledger's own work per non-streamed call, measured without the SDK's noise: the patched
-    method's wrapper around a stand-in for ``create`` that returns a prebuilt ChatCompletion.
-    (on the calling thread, in the whole process incl. the metric worker)"""
+def own_work_calls(wrapper: Callable[..., Any]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(wrapped, bare), to measure llmledger's own work without the SDK: the patched method's
+    ``wrapper`` around a stand-in for ``create`` that returns a prebuilt ChatCompletion, and the
+    stand-in alone, both inside the same customer scope."""
     from openai.types.chat import ChatCompletion
 
-    from llmledger.instrumentation.lifecycle import Lifecycle
-    from llmledger.instrumentation.providers.openai import ADAPTER
-    from llmledger.pricing import Pricer
-    from llmledger.telemetry import Telemetry
-
-    telemetry = Telemetry(tracer_provider, meter_provider)
-    lifecycle = Lifecycle(telemetry, Pricer())
-    wrapper = lifecycle.wrapper(ADAPTER, ADAPTER.targets[0])
     response = ChatCompletion.model_validate(json.loads(COMPLETION))
     resource = sync_client().chat.completions
 
@@ -162,6 +155,21 @@ def own_work(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> 
     def bare() -> None:
         with llmledger.customer("cust-1", plan="pro", feature="chat"):
             create(model="gpt-4o", messages=MSG)
+    return wrapped, bare
+
+
+def own_work(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> tuple[float, float]:
+    """llmledger's own work per non-streamed call, measured without the SDK's noise: the patched
+    method's wrapper around a stand-in for ``create`` that returns a prebuilt ChatCompletion.
+    (on the calling thread, in the whole process incl. the metric worker)"""
+    from llmledger.instrumentation.lifecycle import Lifecycle
+    from llmledger.instrumentation.providers.openai import ADAPTER
+    from llmledger.pricing import Pricer
+    from llmledger.telemetry import Telemetry
+
+    telemetry = Telemetry(tracer_provider, meter_provider)
+    lifecycle = Lifecycle(telemetry, Pricer())
+    wrapped, bare = own_work_calls(lifecycle.wrapper(ADAPTER, ADAPTER.targets[0]))
 
     timed(wrapped, 2_000)
     thread, process = [], []
