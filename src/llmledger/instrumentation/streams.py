@@ -69,7 +69,7 @@ def traced_generator(source: Iterator[Any], call: ObservedCall, step: Step | Non
             for chunk in source:
                 if first:
                     first = False
-                    read = call.first_chunk()
+                    read = _first_chunk(call)
                 if read is not None:
                     try:
                         if read(chunk):
@@ -110,7 +110,7 @@ async def traced_async_generator(source: AsyncIterator[Any], call: ObservedCall,
             async for chunk in source:
                 if first:
                     first = False
-                    read = call.first_chunk()
+                    read = _first_chunk(call)
                 if read is not None:
                     try:
                         if read(chunk):
@@ -139,6 +139,15 @@ async def traced_async_generator(source: AsyncIterator[Any], call: ObservedCall,
         call.finish_stream(error)
         raise
     call.finish_stream(None)
+
+
+def _first_chunk(call: ObservedCall) -> Callable[[Any], bool] | None:
+    """``call.first_chunk()``, which must not end the user's stream if it fails."""
+    try:
+        return call.first_chunk()
+    except Exception:
+        call.reader_failed()
+        return None
 
 
 class SyncStreamProxy(wrapt.ObjectProxy[Any]):
