@@ -124,29 +124,16 @@ class Call:
         """End a stream: take what its handler saw (partial on error or abandonment)."""
         if self._done:
             return
-        info = None
-        if self.handler is not None:
-            try:
-                info = self.handler.result()
-            except MalformedUsage as exc:
-                warn_malformed(self, exc)
-            except Exception:
-                logger.debug("llmledger: stream handler failed", exc_info=True)
-        self.finish(info, error)
+        handler = self.handler
+        self.finish(None if handler is None else self._read(handler.result), error)
 
     def finish_unobserved(self, value: Any, error: BaseException | None = None) -> None:
         """End a call from what ``value`` says, read by the adapter as a response (a stream that
         could not be observed: e.g. an entered stream manager; a response the SDK refused; None:
         nothing to read)."""
-        info = None
-        try:
-            if value is not None:
-                info = self.adapter.response_info(self.target, self.request, value)
-        except MalformedUsage as exc:
-            warn_malformed(self, exc)
-        except Exception:
-            logger.debug("llmledger: cannot read %s's response", self.target.qualname, exc_info=True)
-        self.finish(info, error)
+        adapter, target, request = self.adapter, self.target, self.request
+        self.finish(None if value is None else self._read(lambda: adapter.response_info(target, request, value)),
+                    error)
 
     @property
     def streamed(self) -> bool:
@@ -156,15 +143,18 @@ class Call:
         """End a raw-response call whose body the user has read (None: unreadable)."""
         if self._done:
             return
-        info = None
+        adapter, target, request = self.adapter, self.target, self.request
+        self.finish(None if body is None else self._read(lambda: adapter.body_info(target, request, body)))
+
+    def _read(self, read: Callable[[], ResponseInfo]) -> ResponseInfo | None:
+        """What the adapter reads of the call's response; None (logged) when it cannot."""
         try:
-            if body is not None:
-                info = self.adapter.body_info(self.target, self.request, body)
+            return read()
         except MalformedUsage as exc:
             warn_malformed(self, exc)
         except Exception:
-            logger.debug("llmledger: cannot read the body of %s", self.target.qualname, exc_info=True)
-        self.finish(info)
+            logger.debug("llmledger: cannot read the response of %s", self.target.qualname, exc_info=True)
+        return None
 
     def on_chunk(self, chunk: Any) -> bool:
         """Per-chunk work: note the first chunk's time, let the handler look. True = hide it."""
