@@ -18,7 +18,6 @@ writes benchmarks/results/instructions.txt).
 
 from __future__ import annotations
 
-import gc
 import re
 import shutil
 import subprocess
@@ -60,18 +59,8 @@ def child(scenario: str, calls: int) -> None:
 
     reference = bench.reference_call(tracer_provider, meter_provider)
 
-    def settle() -> None:  # the worker records the queued calls on its own thread, not this one
-        while telemetry._queue.pending():
-            time.sleep(0.01)
-
     fn: Callable[[], None] = {"wrapped": wrapped, "bare": bare, "reference": reference}[scenario]
-    for _ in range(WARM_UP):
-        fn()
-    settle()
-    gc.disable()
-    for _ in range(calls):
-        fn()
-    settle()
+    bench.counted_run(fn, bench.worker_settled(telemetry), WARM_UP, calls)
     time.sleep(0.2)
 
 

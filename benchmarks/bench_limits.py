@@ -44,14 +44,10 @@ RULES = [{"plan": "pro", "usd_per_month": 1_000_000, "tokens_per_day": 10**12, "
 
 
 def child(scenario: str, calls: int, redis_url: str) -> None:
+    import bench_overhead as bench
+
     fn, settle = setup(scenario, redis_url)
-    for _ in range(WARM_UP):
-        fn()
-    settle()
-    gc.disable()
-    for _ in range(calls):
-        fn()
-    settle()
+    bench.counted_run(fn, settle, WARM_UP, calls)
 
 
 def setup(scenario: str, redis_url: str) -> tuple[Callable[[], None], Callable[[], None]]:
@@ -85,11 +81,7 @@ def setup(scenario: str, redis_url: str) -> tuple[Callable[[], None], Callable[[
         telemetry.sinks.append(guard)  # type: ignore[arg-type]
     wrapped, bare = bench.own_work_calls(lifecycle.wrapper(ADAPTER, ADAPTER.targets[0]))
 
-    def settle() -> None:
-        while telemetry._queue.pending():
-            time.sleep(0.01)
-
-    return (bare if scenario == "bare" else wrapped), settle
+    return (bare if scenario == "bare" else wrapped), bench.worker_settled(telemetry)
 
 
 def cpu_time(redis_url: str, rounds: int = 5, calls: int = 3_000) -> None:

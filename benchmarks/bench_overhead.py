@@ -158,6 +158,27 @@ def own_work_calls(wrapper: Callable[..., Any]) -> tuple[Callable[[], None], Cal
     return wrapped, bare
 
 
+def worker_settled(telemetry: Any) -> Callable[[], None]:
+    """A function that returns once the metric worker has taken every queued call (it records
+    them on its own thread, not the caller's)."""
+    def settle() -> None:
+        while telemetry._queue.pending():
+            time.sleep(0.01)
+    return settle
+
+
+def counted_run(fn: Callable[[], None], settle: Callable[[], None], warm_up: int, calls: int) -> None:
+    """What a callgrind child runs: ``warm_up`` calls, the worker settled, then ``calls`` calls with
+    the garbage collector off, the worker settled again."""
+    for _ in range(warm_up):
+        fn()
+    settle()
+    gc.disable()
+    for _ in range(calls):
+        fn()
+    settle()
+
+
 def own_work(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> tuple[float, float]:
     """llmledger's own work per non-streamed call, measured without the SDK's noise: the patched
     method's wrapper around a stand-in for ``create`` that returns a prebuilt ChatCompletion.
