@@ -18,6 +18,7 @@ writes benchmarks/results/instructions.txt).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -69,7 +70,8 @@ def count(scenario: str, calls: int, out_dir: Path) -> tuple[int, int]:
     prefix = out_dir / f"{scenario}-{calls}"
     subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes",
                     f"--callgrind-out-file={prefix}.out", sys.executable, __file__, "--child", scenario,
-                    str(calls)], check=True, capture_output=True)
+                    str(calls)], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONHASHSEED": "0"})  # the same dict layouts in every run
     totals = {}
     for path in out_dir.glob(f"{prefix.name}.out-*"):
         match = re.search(r"^summary: (\d+)", path.read_text(errors="replace"), re.M)

@@ -51,7 +51,7 @@ Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], A
 class Call:
     """One LLM call in flight. ``finish`` is idempotent and never raises."""
 
-    __slots__ = ("_done", "_lifecycle", "adapter", "handler", "record", "request", "span", "target")
+    __slots__ = ("_done", "_lifecycle", "_token", "adapter", "handler", "record", "request", "span", "target")
 
     def __init__(self, lifecycle: Lifecycle, adapter: ProviderAdapter, target: PatchTarget, request: RequestInfo,
                  customer: CustomerContext | None) -> None:
@@ -66,7 +66,29 @@ class Call:
             modifiers=request.modifiers, customer=customer)
         self.span: Span | None = telemetry.start_span(self.record)
         self.handler: StreamHandler | None = None
+        self._token: object = None
         self._done = False
+
+    def __enter__(self) -> None:
+        """The SDK call is sent: the call's span is current (its trace context goes out with the
+        request when configured), inside the adapter's ``around_call``."""
+        if self.span is not None:
+            self._token = otel_context.attach(call_context(self.span, self._lifecycle.propagate_trace_context))
+        around = self.request.around_call
+        if around is not None:
+            around.__enter__()
+
+    def __exit__(self, exc_type: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        """The SDK call returned or raised: an error is the call's (``fail``) and goes on untouched."""
+        try:
+            around = self.request.around_call
+            if around is not None:
+                around.__exit__(exc_type, error, tb)
+            if error is not None:
+                self.fail(error)
+        finally:
+            if self._token is not None:
+                otel_context.detach(self._token)  # type: ignore[arg-type]
 
     def finish(self, info: ResponseInfo | None, error: BaseException | None = None) -> None:
         if self._done:
@@ -290,7 +312,7 @@ class Lifecycle:
         if target.role == "hop":
             hop: Wrapper = adapter.hop_wrapper(target)
             return hop
-        start, on_result, propagate = self._start, self._on_result, self.propagate_trace_context
+        start, on_result = self._start, self._on_result
 
         if target.style == "async":
             async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
@@ -298,21 +320,8 @@ class Lifecycle:
                 call = start(adapter, target, instance, args, kwargs)
                 if call is None:
                     return await wrapped(*args, **kwargs)
-                request = call.request
-                token = otel_context.attach(call_context(call.span, propagate)) if call.span is not None else None
-                around = request.around_call
-                try:
-                    if around is None:
-                        result = await wrapped(*args, **(request.kwargs or kwargs))
-                    else:
-                        with around:
-                            result = await wrapped(*args, **(request.kwargs or kwargs))
-                except BaseException as error:
-                    call.fail(error)
-                    raise
-                finally:
-                    if token is not None:
-                        otel_context.detach(token)
+                with call:
+                    result = await wrapped(*args, **(call.request.kwargs or kwargs))
                 return on_result(call, result)
             return async_wrapper
 
@@ -335,21 +344,8 @@ class Lifecycle:
             call = start(adapter, target, instance, args, kwargs)
             if call is None:
                 return wrapped(*args, **kwargs)
-            request = call.request
-            token = otel_context.attach(call_context(call.span, propagate)) if call.span is not None else None
-            around = request.around_call
-            try:
-                if around is None:
-                    result = wrapped(*args, **(request.kwargs or kwargs))
-                else:
-                    with around:
-                        result = wrapped(*args, **(request.kwargs or kwargs))
-            except BaseException as error:
-                call.fail(error)
-                raise
-            finally:
-                if token is not None:
-                    otel_context.detach(token)
+            with call:
+                result = wrapped(*args, **(call.request.kwargs or kwargs))
             return on_result(call, result)
         return sync_wrapper
 

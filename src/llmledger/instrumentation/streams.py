@@ -154,30 +154,17 @@ class SyncStreamProxy(wrapt.ObjectProxy[Any]):
     def __init__(self, wrapped: Any, call: ObservedCall) -> None:
         super().__init__(wrapped)
         self._self_call = call
-        self._self_iterator: Any = None
+        self._self_chunks: Iterator[Any] | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        # ``for chunk in stream`` runs this generator: resuming it costs less per chunk than a
-        # Python-level ``__next__`` call. ``next(stream)`` still works and shares the position.
-        if self._self_iterator is None:
-            self._self_iterator = iter(self.__wrapped__)
-        return traced_generator(self._self_iterator, self._self_call, owned=False)
+        # One traced generator over the stream's iterator, for ``for`` loops and ``next(stream)``
+        # alike: they share the position, and leaving a loop early leaves the stream open.
+        if self._self_chunks is None:
+            self._self_chunks = traced_generator(iter(self.__wrapped__), self._self_call, owned=False)
+        return self._self_chunks
 
     def __next__(self) -> Any:
-        if self._self_iterator is None:
-            self._self_iterator = iter(self.__wrapped__)
-        call = self._self_call
-        while True:
-            try:
-                chunk = next(self._self_iterator)
-            except StopIteration:
-                call.finish_stream(None)
-                raise
-            except BaseException as error:
-                call.finish_stream(error)
-                raise
-            if not call.on_chunk(chunk):
-                return chunk
+        return next(self.__iter__())
 
     def __enter__(self) -> SyncStreamProxy:
         self.__wrapped__.__enter__()
@@ -200,28 +187,15 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
     def __init__(self, wrapped: Any, call: ObservedCall) -> None:
         super().__init__(wrapped)
         self._self_call = call
-        self._self_iterator: Any = None
+        self._self_chunks: AsyncIterator[Any] | None = None
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        if self._self_iterator is None:
-            self._self_iterator = self.__wrapped__.__aiter__()
-        return traced_async_generator(self._self_iterator, self._self_call, owned=False)
+        if self._self_chunks is None:
+            self._self_chunks = traced_async_generator(self.__wrapped__.__aiter__(), self._self_call, owned=False)
+        return self._self_chunks
 
     async def __anext__(self) -> Any:
-        if self._self_iterator is None:
-            self._self_iterator = self.__wrapped__.__aiter__()
-        call = self._self_call
-        while True:
-            try:
-                chunk = await self._self_iterator.__anext__()
-            except StopAsyncIteration:
-                call.finish_stream(None)
-                raise
-            except BaseException as error:
-                call.finish_stream(error)
-                raise
-            if not call.on_chunk(chunk):
-                return chunk
+        return await self.__aiter__().__anext__()
 
     async def __aenter__(self) -> AsyncStreamProxy:
         await self.__wrapped__.__aenter__()

@@ -51,9 +51,13 @@ def field(obj: Any, name: str) -> Any:
 
 def int_field(obj: Any, name: str) -> int:
     """A token count: 0 when absent; MalformedUsage when present but not a count."""
-    value = field(obj, name)
+    return _count(field(obj, name), name) or 0
+
+
+def _count(value: Any, name: str) -> int | None:
+    """``value`` as a token count; None when absent; MalformedUsage when it is not a count."""
     if value is None:
-        return 0
+        return None
     if type(value) is int:
         if value < 0:
             raise MalformedUsage(f"{name}={value!r}")
@@ -180,24 +184,34 @@ def chat_usage(usage: Any, details: frozenset[str] = OPENAI_DETAILS) -> Usage | 
     read (each one prices differently). The details may be SDK models or (mistral) undeclared dicts.
     ``prompt_tokens`` is always sent; ``completion_tokens`` too, except by embeddings, whose
     ``total_tokens`` equals their prompt tokens."""
-    if usage_fields(usage, "prompt_tokens") is None:
+    if usage_fields(usage) is None:
         return None
-    if field(usage, "total_tokens") != field(usage, "prompt_tokens"):
-        usage_fields(usage, "completion_tokens")
+    prompt_tokens = _count(field(usage, "prompt_tokens"), "prompt_tokens")
+    if prompt_tokens is None:
+        raise MalformedUsage("usage without prompt_tokens")
+    completion_tokens = _count(field(usage, "completion_tokens"), "completion_tokens")
+    if completion_tokens is None and field(usage, "total_tokens") != prompt_tokens:
+        raise MalformedUsage("usage without completion_tokens")
     prompt = field(usage, "prompt_tokens_details")
     completion = field(usage, "completion_tokens_details")
-
-    def count(part: Any, name: str) -> int:
-        return int_field(part, name) if name in details else 0
-
+    # Detail objects are read only when present, each count only when the provider documents it.
+    cached = written = input_audio = reasoning = output_audio = 0
+    if prompt is not None:
+        if "cached_tokens" in details:
+            cached = int_field(prompt, "cached_tokens")
+        if "cache_write_tokens" in details:
+            written = int_field(prompt, "cache_write_tokens")
+        if "audio_tokens" in details:
+            input_audio = int_field(prompt, "audio_tokens")
+    if completion is not None:
+        if "reasoning_tokens" in details:
+            reasoning = int_field(completion, "reasoning_tokens")
+        if "audio_tokens" in details:
+            output_audio = int_field(completion, "audio_tokens")
     return Usage(
-        input_tokens=int_field(usage, "prompt_tokens"),
-        output_tokens=int_field(usage, "completion_tokens"),
-        cache_read_tokens=count(prompt, "cached_tokens"),
-        cache_write_tokens=count(prompt, "cache_write_tokens"),
-        input_audio_tokens=count(prompt, "audio_tokens"),
-        reasoning_tokens=count(completion, "reasoning_tokens"),
-        output_audio_tokens=count(completion, "audio_tokens"),
+        input_tokens=prompt_tokens, output_tokens=completion_tokens or 0, cache_read_tokens=cached,
+        cache_write_tokens=written, input_audio_tokens=input_audio, reasoning_tokens=reasoning,
+        output_audio_tokens=output_audio,
     )
 
 
