@@ -3,9 +3,10 @@
 
 Python cannot share a loop body between ``for`` and ``async for``; the one way to write the chunk
 handling once is a function both loops call for every chunk. This counts, with callgrind, the
-instructions per chunk of a generator shaped like ``traced_generator`` (the adapter's reader called
-inline, guarded) and of the same generator calling one shared, guarded function per chunk. Each runs
-in a child Python twice (10,000 and 110,000 chunks); the difference / 100,000 is the per-chunk cost.
+instructions per chunk of the real ``traced_generator`` calling an adapter's chunk reader, and of the
+same generator handed a guarded function that calls the reader: one shared function per chunk, as
+one loop body for both would be. Each runs in a child Python twice (10,000 and 110,000 chunks); the
+difference / 100,000 is the per-chunk cost.
 
 Run: ``.venv/bin/python benchmarks/bench_chunk_loop.py`` (needs valgrind; about a minute; writes
 benchmarks/results/chunk_loop.txt).
@@ -20,9 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from llmledger.instrumentation.streams import traced_generator
 
 RESULTS = Path(__file__).parent / "results" / "chunk_loop.txt"
 SHORT, LONG = 10_000, 110_000
@@ -33,38 +36,39 @@ def reader(chunk: Any) -> bool:
     return False
 
 
-def inline(source: Iterable[Any]) -> Iterator[Any]:
-    read: Callable[[Any], bool] | None = reader
-    for chunk in source:
-        if read is not None:
-            try:
-                if read(chunk):
-                    continue
-            except Exception:
-                read = None
-        yield chunk
-
-
 def guarded(chunk: Any) -> bool:
+    """The shared per-chunk function: the reader and its guard."""
     try:
         return reader(chunk)
     except Exception:
         return False
 
 
-def shared(source: Iterable[Any]) -> Iterator[Any]:
-    for chunk in source:
-        if guarded(chunk):
-            continue
-        yield chunk
+class StreamCall:
+    """The part of the lifecycle's ``Call`` a chunk loop uses."""
+
+    def __init__(self, read: Callable[[Any], bool]) -> None:
+        self.read = read
+
+    def on_chunk(self, chunk: Any) -> bool:
+        return self.read(chunk)
+
+    def first_chunk(self) -> Callable[[Any], bool]:
+        return self.read
+
+    def reader_failed(self) -> None:
+        pass
+
+    def finish_stream(self, error: BaseException | None = None) -> None:
+        pass
 
 
-LOOPS: dict[str, Callable[[Iterable[Any]], Iterator[Any]]] = {"inline": inline, "shared function": shared}
+READERS: dict[str, Callable[[Any], bool]] = {"inline": reader, "shared function": guarded}
 
 
 def child(loop: str, chunks: int) -> None:
     gc.disable()
-    for _ in LOOPS[loop](range(chunks)):
+    for _ in traced_generator(iter(range(chunks)), StreamCall(READERS[loop])):
         pass
 
 
@@ -80,7 +84,7 @@ def count(loop: str, chunks: int, out: Path) -> int:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         per_chunk = {loop: (count(loop, LONG, Path(tmp) / "long") - count(loop, SHORT, Path(tmp) / "short"))
-                     / (LONG - SHORT) for loop in LOOPS}
+                     / (LONG - SHORT) for loop in READERS}
     extra = per_chunk["shared function"] - per_chunk["inline"]
     lines = [f"chunk loop, instructions per chunk (callgrind; {time.strftime('%Y-%m-%d')}, Python "
              f"{sys.version.split()[0]}; ({LONG} - {SHORT} chunks) / {LONG - SHORT})", ""]

@@ -8,7 +8,7 @@ A stream is observed for a *call*: anything with ``on_chunk(chunk) -> hide?``, a
   replaced by it outright (closing it ends the call); the proxies below run it over their stream's
   iterator (leaving a ``for`` loop early does not end a stream the user can still read). It is
   written once for ``for`` and once for ``async for``: Python shares no loop body between the two,
-  and one function both loops call per chunk costs 315 instructions a chunk
+  and one function both loops call per chunk costs 347 instructions a chunk
   (``benchmarks/bench_chunk_loop.py``), past the 2,000 a chunk llmledger allows itself;
 * :class:`SyncStreamProxy` / :class:`AsyncStreamProxy`: transparent wrapt proxies for stream
   objects (OpenAI/Anthropic/Groq ``Stream``, Bedrock ``EventStream``, ...): ``isinstance`` still
