@@ -122,10 +122,13 @@ class ChatStreamHandler(ChatChunksHandler):
             self._tier = getattr(chunk, "service_tier", None)
         choices = chunk.choices
         if choices:
-            for choice in choices:
-                reason = choice.finish_reason
-                if reason:
-                    self._reasons.append(reason)
+            # one choice per chunk is the rule (n > 1 streams interleave them); indexing it costs less
+            # per chunk than a loop, and every chunk pays for this
+            reason = choices[0].finish_reason
+            if reason:
+                self._reasons.append(reason)
+            if len(choices) > 1:
+                self._reasons.extend(choice.finish_reason for choice in choices[1:] if choice.finish_reason)
             return False
         usage = getattr(chunk, "usage", None)
         if usage is None:
